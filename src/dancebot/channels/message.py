@@ -1,0 +1,53 @@
+"""The one shape every inbound message takes, whatever its channel (contract §8, SPEC §4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Channel", "MessageType", "UnifiedMessage", "new_trace_id"]
+
+Channel = Literal["telegram", "whatsapp"]
+MessageType = Literal[
+    "text", "callback", "contact", "voice", "audio", "sticker", "photo", "video", "video_note",
+    "animation", "document", "location", "poll", "other",
+]  # fmt: skip
+TEXTUAL: frozenset[str] = frozenset({"text", "callback", "contact"})
+
+
+def new_trace_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UnifiedMessage(BaseModel):
+    """Contract §8 fields plus what the engine needs: trace id, edit flag, button data, shared contact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    chat_id: int
+    message_id: str
+    timestamp: datetime
+    text: str | None = None
+    message_type: MessageType = "text"
+    sender_phone: str | None = None
+    trace_id: str = Field(default_factory=new_trace_id)
+    is_edit: bool = False
+    callback_data: str | None = None
+    callback_query_id: str | None = None
+    contact_phone: str | None = None
+    first_name: str | None = None
+    language_code: str | None = None
+
+    @property
+    def is_textual(self) -> bool:
+        """Text, a button tap or a shared contact: everything the engine understands."""
+        return self.message_type in TEXTUAL
+
+    @property
+    def dedup_id(self) -> str:
+        """Edits reuse the original message id, so an edit is deduplicated as its own event."""
+        return f"{self.message_id}:e{int(self.timestamp.timestamp())}" if self.is_edit else self.message_id

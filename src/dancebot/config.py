@@ -1,0 +1,124 @@
+"""Settings: every SPEC §3 environment variable, read once and validated.
+
+Built by `load_settings()` (never at import time) and handed down. A missing or invalid value raises
+`SettingsError` with one line per problem naming the variable; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+DEFAULT_KB = Path("knowledge/studio.yaml")
+PACKAGED_KB = Path(__file__).parent / "kb" / "demo" / "studio.yaml"  # the demo studio, for any working dir
+
+
+class SettingsError(Exception):
+    """Configuration is unusable; `str()` names every offending variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    kb_path: Path = DEFAULT_KB
+    test_mode: bool = False
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    admin_chat_id: int | None = None
+
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_approved_templates: str = ""
+
+    impulse_tenant: str | None = None
+    impulse_api_key: SecretStr | None = None
+    impulse_base_url: str | None = None
+
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_price_input_per_1m_usd: float = Field(default=0.0, ge=0)
+    llm_price_output_per_1m_usd: float = Field(default=0.0, ge=0)
+
+    max_tokens_per_hour: int = Field(default=100_000, gt=0)
+    max_cost_per_day_usd: float = Field(default=10.0, gt=0)
+    max_requests_per_minute: int = Field(default=30, gt=0)
+    max_errors_per_hour: int = Field(default=50, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_scheme(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("must be a postgresql:// URL")
+        return v or None
+
+    @field_validator("telegram_api_base_url", "whatsapp_api_base_url", "impulse_base_url", "llm_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return v.rstrip("/") if v else None
+
+    @model_validator(mode="after")
+    def _kb_anywhere(self) -> Settings:
+        """With KB_PATH unset and no ./knowledge/studio.yaml here, use the shipped demo studio."""
+        if self.kb_path == DEFAULT_KB and not DEFAULT_KB.exists() and PACKAGED_KB.exists():
+            self.kb_path = PACKAGED_KB
+        return self
+
+    # -- derived ---------------------------------------------------------------------------------
+
+    @property
+    def crm_configured(self) -> bool:
+        """A real Impulse tenant is configured; otherwise the in-process fake serves (SPEC §7.2)."""
+        return bool(self.impulse_api_key and (self.impulse_base_url or self.impulse_tenant)) and not self.test_mode
+
+    @property
+    def impulse_url(self) -> str:
+        if self.impulse_base_url:
+            return self.impulse_base_url
+        return f"https://{self.impulse_tenant}.impulsecrm.ru/api/public"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_api_key and self.llm_api_key.get_secret_value())
+
+    @property
+    def approved_templates(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.whatsapp_approved_templates.split(",") if t.strip())
+
+    def require(self, *names: str) -> None:
+        """Fail with one line per missing variable that a given command needs."""
+        missing = [n.upper() for n in names if not getattr(self, n)]
+        if missing:
+            raise SettingsError("\n".join(f"{m}: required but not set" for m in missing))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and `.env`); turn pydantic's report into one line per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None

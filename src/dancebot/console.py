@@ -1,0 +1,112 @@
+"""`dancebot chat`: a console conversation over the real pipeline, with no configuration at all.
+
+What you type becomes a real Telegram update JSON, parsed by the same code as the webhook, processed by
+the same engine, queued in Redis and delivered by the same worker — only the last hop prints instead of
+calling Telegram. With REDIS_URL/DATABASE_URL unset it starts embedded Redis and PostgreSQL (SPEC §15) in
+a state folder and keeps them between runs so the conversation and its audit trail survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from dancebot.channels.telegram_updates import callback_update, text_update
+
+from dancebot.channels import telegram
+from dancebot.config import Settings
+from dancebot.logs import configure_logging
+from dancebot.outbound.senders import ConsoleSender
+from dancebot.outbound.worker import OutboundWorker
+from dancebot.runtime import Runtime, open_runtime
+from dancebot.storage.audit import flush_audit
+from dancebot.storage.embedded import default_state_dir, embedded_servers
+
+__all__ = ["run_chat"]
+
+CHAT_ID = 100_000_001  # the console's own Telegram-like chat
+BANNER = (
+    "DanceBot — чат в консоли (тот же конвейер, что и для Telegram).\n"
+    "Пишите как клиент студии. Цифра — нажать кнопку из последнего ответа. /quit — выход.\n"
+)
+
+
+@contextlib.contextmanager
+def _servers(settings: Settings, state_dir: Path) -> Iterator[Settings]:
+    if settings.redis_url and settings.database_url:
+        yield settings
+        return
+    print(f"Запускаю встроенные Redis и PostgreSQL в {state_dir} …", file=sys.stderr)
+    with embedded_servers(state_dir, persist=True) as servers:
+        yield settings.model_copy(
+            update={
+                "redis_url": settings.redis_url or servers.redis_url,
+                "database_url": settings.database_url or servers.database_url,
+            }
+        )
+
+
+class ConsoleChat:
+    def __init__(self, rt: Runtime, sender: ConsoleSender) -> None:
+        from dancebot.wiring import build_processor
+
+        self._rt = rt
+        self._sender = sender
+        self._processor = build_processor(rt)
+        self._worker = OutboundWorker(rt.redis, {"telegram": sender}, rt.audit)
+        self._ids = itertools.count(int(time.time() * 1000) % 1_000_000_000)
+
+    async def say(self, line: str) -> None:
+        """One client line (or a button number) through the whole pipeline, replies printed."""
+        n = next(self._ids)
+        if line.isdigit() and 0 < int(line) <= len(self._sender.last_buttons):
+            data = self._sender.last_buttons[int(line) - 1]
+            update = callback_update(n, CHAT_ID, n, data, callback_id=str(n))
+        else:
+            update = text_update(n, CHAT_ID, n, line, first_name="Гость")
+        msg = telegram.parse_update(update)
+        if msg is not None:
+            await self._processor.process(msg)
+        await self._worker.drain()
+        await flush_audit(self._rt.redis, self._rt.db)
+
+    async def reset(self) -> None:
+        await self._rt.sessions.delete("telegram", CHAT_ID)
+
+
+async def _loop(settings: Settings, fresh: bool) -> None:
+    async with open_runtime(settings) as rt:
+        chat = ConsoleChat(rt, ConsoleSender())
+        if fresh:
+            await chat.reset()
+        print(BANNER)
+        while True:
+            try:
+                line = (await asyncio.to_thread(input, "вы> ")).strip()
+            except EOFError:
+                break
+            if line in {"/quit", "/exit", "/q"}:
+                break
+            if line:
+                await chat.say(line)
+
+
+def run_chat(settings: Settings, *, fresh: bool = False, debug: bool = False) -> int:
+    state_dir = default_state_dir()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if debug:
+        configure_logging(stream=sys.stderr)
+    else:
+        configure_logging(stream=(state_dir / "chat.log").open("a", encoding="utf-8"))
+    with _servers(settings, state_dir) as ready:
+        try:
+            asyncio.run(_loop(ready, fresh))
+        except KeyboardInterrupt:
+            pass
+    print("\nДо встречи!")
+    return 0

@@ -1,0 +1,104 @@
+"""One inbound message from gate to queued replies: the unit of work of a webhook (SPEC §4).
+
+Order: admin chat → admin handler; gate (replay, dedup, spam); button tap acknowledged; then under the
+per-chat lock: session, audit of the inbound text, non-text reply or the conversation, session saved,
+replies queued and audited. If anything fails after the dedup mark, the mark is removed so the
+channel's redelivery is processed — a request is never lost to our own error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from dancebot.channels import gate
+from dancebot.channels.message import UnifiedMessage
+from dancebot.conversation.session import Session
+from dancebot.logs import bind_trace, get_logger
+from dancebot.outbound.messages import OutboundJob
+from dancebot.outbound.queue import enqueue
+from dancebot.runtime import Runtime
+from dancebot.storage import keys
+
+__all__ = ["InboundProcessor"]
+
+log = get_logger(__name__)
+LOCK_TTL = 30
+
+
+class ConversationHandler(Protocol):
+    async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]: ...
+
+
+class AdminHandler(Protocol):
+    async def handle(self, msg: UnifiedMessage) -> list[OutboundJob]: ...
+
+
+class InboundProcessor:
+    def __init__(self, rt: Runtime, conversation: ConversationHandler, admin: AdminHandler) -> None:
+        self._rt = rt
+        self._conversation = conversation
+        self._admin = admin
+
+    async def process(self, msg: UnifiedMessage) -> gate.Verdict:
+        bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
+        started = time.perf_counter()
+        if self._rt.settings.admin_chat_id is not None and msg.chat_id == self._rt.settings.admin_chat_id:
+            await self._rt.audit.message(
+                trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
+                text=msg.text, message_id=msg.message_id, message_type=msg.message_type, state="ADMIN",
+            )  # fmt: skip
+            await self._send(await self._admin.handle(msg), state="ADMIN")
+            return gate.Verdict.PASS
+        verdict, first_spam = await gate.check(self._rt.redis, msg)
+        if verdict is not gate.Verdict.PASS:
+            if verdict is not gate.Verdict.SPAM or first_spam:
+                log.info("inbound.dropped", reason=verdict.value, message_id=msg.message_id)
+            return verdict
+        try:
+            await self._process_locked(msg)
+        except BaseException:
+            await gate.forget(self._rt.redis, msg)
+            raise
+        log.info("inbound.processed", ms=int((time.perf_counter() - started) * 1000))
+        return verdict
+
+    async def _process_locked(self, msg: UnifiedMessage) -> None:
+        if msg.callback_query_id:
+            await self._send(
+                [OutboundJob(kind="callback_answer", chat_id=msg.chat_id, callback_query_id=msg.callback_query_id,
+                             trace_id=msg.trace_id, channel=msg.channel)],
+                state=None, audit=False,
+            )  # fmt: skip
+        lock = self._rt.redis.lock(
+            keys.lock(msg.channel, msg.chat_id), timeout=LOCK_TTL, blocking_timeout=LOCK_TTL, sleep=0.02
+        )
+        async with lock:
+            session = await self._rt.sessions.load(msg.channel, msg.chat_id)
+            await self._rt.audit.message(
+                trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
+                text=msg.text or msg.callback_data or msg.contact_phone, message_id=msg.message_id,
+                message_type=msg.message_type, state=session.state, is_edit=msg.is_edit,
+            )  # fmt: skip
+            if msg.is_textual:
+                jobs = await self._conversation.handle(msg, session)
+            else:
+                lang = session.language or self._rt.kb.tone.language
+                jobs = [self.reply(msg, self._rt.catalogue.text("text_only", lang))]
+            await self._rt.sessions.save(session)
+            await self._send(jobs, state=session.state)
+
+    async def _send(self, jobs: list[OutboundJob], *, state: str | None, audit: bool = True) -> None:
+        await enqueue(self._rt.redis, *jobs)
+        if not audit:
+            return
+        for job in jobs:
+            if job.kind == "message":
+                await self._rt.audit.message(
+                    trace_id=job.trace_id, channel=job.channel, chat_id=job.chat_id, direction="out",
+                    text=job.text, state=job.state or state,
+                )  # fmt: skip
+
+    @staticmethod
+    def reply(msg: UnifiedMessage, text: str, **extra: object) -> OutboundJob:
+        return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id, **extra)  # type: ignore[arg-type]

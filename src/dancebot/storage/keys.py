@@ -1,0 +1,69 @@
+"""Every Redis key the project uses, in one place (arq keeps its prefixes together for the same reason).
+
+Keys are built by functions so that a typo is a NameError, not a silent second key space.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AUDIT_QUEUE",
+    "FALLBACK_QUEUE",
+    "OUTBOUND_DELAYED",
+    "OUTBOUND_PROCESSING",
+    "OUTBOUND_QUEUE",
+    "REMINDERS",
+    "SESSION_INDEX",
+]
+
+OUTBOUND_QUEUE = "queue:outbound"  # list of JSON jobs, LPUSH by the app, BLMOVE by the worker
+OUTBOUND_PROCESSING = "queue:outbound:processing"  # what a worker holds; re-queued at start
+OUTBOUND_DELAYED = "queue:outbound:delayed"  # ZSET job -> due unix time (retries)
+AUDIT_QUEUE = "queue:audit"  # Postgres rows waiting to be written (survives a Postgres outage)
+FALLBACK_QUEUE = "queue:fallback"  # booking requests the admin must handle by hand
+REMINDERS = "reminders"  # ZSET reminder job -> due unix time
+SESSION_INDEX = "sessions"  # ZSET session key -> last update (for timeout sweeps)
+
+
+def seen(channel: str, chat_id: int | str, message_id: int | str) -> str:
+    """Dedup key: Telegram message ids are unique per chat only, so the chat is part of the key."""
+    return f"seen:{channel}:{chat_id}:{message_id}"
+
+
+def spam(channel: str, chat_id: int | str) -> str:
+    return f"spam:{channel}:{chat_id}"
+
+
+def spam_logged(channel: str, chat_id: int | str) -> str:
+    return f"spam:logged:{channel}:{chat_id}"
+
+
+def lock(channel: str, chat_id: int | str) -> str:
+    return f"lock:{channel}:{chat_id}"
+
+
+def session(channel: str, chat_id: int | str) -> str:
+    return f"session:{channel}:{chat_id}"
+
+
+def profile(channel: str, chat_id: int | str) -> str:
+    return f"profile:{channel}:{chat_id}"
+
+
+def buffer(channel: str, chat_id: int | str) -> str:
+    return f"buffer:{channel}:{chat_id}"
+
+
+def idempotency(fingerprint: str) -> str:
+    return f"idempotency:{fingerprint}"
+
+
+def cache(name: str) -> str:
+    return f"cache:{name}"
+
+
+def alert_sent(cause: str) -> str:
+    return f"alert:{cause}"
+
+
+def tg_rate(chat_id: int | str | None = None) -> str:
+    return "rate:tg" if chat_id is None else f"rate:tg:{chat_id}"

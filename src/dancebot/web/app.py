@@ -1,0 +1,101 @@
+"""FastAPI app: the webhook ingress and /health (contract §22). Routes stay tiny (STYLE: PTB's webhook
+handler checks the secret, parses into a typed update, hands it on and returns).
+
+Bad input answers 4xx and stores nothing: wrong/missing secret → 401; body over 1 MB → 413; not JSON →
+400; JSON that is not an update → 400; an update kind we don't handle → 200 and ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from dancebot.channels import telegram
+from dancebot.config import Settings
+from dancebot.conversation.inbound import InboundProcessor
+from dancebot.logs import get_logger
+from dancebot.runtime import Runtime, open_runtime
+from dancebot.storage import db
+
+__all__ = ["MAX_BODY", "create_app"]
+
+log = get_logger(__name__)
+MAX_BODY = 1024 * 1024
+
+ProcessorFactory = Callable[[Runtime], InboundProcessor]
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": detail}, status_code=status)
+
+
+def create_app(settings: Settings, processor_factory: ProcessorFactory) -> FastAPI:
+    settings.require("telegram_webhook_secret")
+    secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings) as rt:
+            app.state.rt = rt
+            app.state.processor = processor_factory(rt)
+            yield
+
+    app = FastAPI(title="DanceBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/webhook/telegram")
+    async def webhook_telegram(request: Request) -> JSONResponse:
+        if not telegram.secret_matches(request.headers.get("x-telegram-bot-api-secret-token"), secret):
+            return _error(401, "invalid secret token")
+        body = await _read_body(request)
+        if body is None:
+            return _error(413, "body too large")
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            return _error(400, "body is not JSON")
+        try:
+            msg = telegram.parse_update(data)
+        except telegram.InvalidUpdate as exc:
+            return _error(400, str(exc))
+        if msg is None:
+            log.info("webhook.ignored_update", update_id=data.get("update_id"))
+            return JSONResponse({"ok": True, "ignored": True})
+        verdict = await request.app.state.processor.process(msg)
+        return JSONResponse({"ok": True, "result": verdict.value})
+
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.rt
+        try:
+            redis_ok = bool(await rt.redis.ping())
+        except Exception:
+            redis_ok = False
+        pg_ok = await db.ping(rt.db)
+        body = {
+            "status": "ok" if redis_ok and pg_ok else ("degraded" if redis_ok else "down"),
+            "redis": "ok" if redis_ok else "down",
+            "postgres": "ok" if pg_ok else "down",
+            "crm": "unknown",
+        }
+        return JSONResponse(body, status_code=200 if redis_ok else 503)
+
+    return app
