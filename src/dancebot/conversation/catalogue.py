@@ -13,7 +13,7 @@ __all__ = ["TEXTS", "Catalogue"]
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "text_only": "Я понимаю только текст 😊 Напишите, пожалуйста, словами.",
-        "greeting": "Здравствуйте! Это студия танца «{studio}» 💃 Подскажу расписание, цены и запишу на занятие. Что вас интересует?",
+        "greeting": "Здравствуйте! Это {studio} 💃 Подскажу расписание, цены и запишу на занятие. Что вас интересует?",
         "greeting_again": "Здравствуйте! Чем помочь: записать на занятие, подсказать расписание или цены?",
         "check_with_admin": "Уточню у администратора и вернусь с ответом.",
         "handoff": "Передаю администратору ⏳",
@@ -25,7 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "text_only": "I only understand text 😊 Please write in words.",
-        "greeting": "Hi! This is the «{studio}» dance studio 💃 I can show the schedule, prices and book a class. What would you like?",
+        "greeting": "Hi! This is {studio} 💃 I can show the schedule, prices and book a class. What would you like?",
         "greeting_again": "Hi! How can I help: book a class, show the schedule or prices?",
         "check_with_admin": "I'll check with the administrator and get back to you.",
         "handoff": "Passing you to the administrator ⏳",

@@ -50,6 +50,8 @@ class InboundProcessor:
             )  # fmt: skip
             await self._send(await self._admin.handle(msg), state="ADMIN")
             return gate.Verdict.PASS
+        log.info("inbound.message", type=msg.message_type, text=msg.text or msg.callback_data or msg.contact_phone,
+                 edit=msg.is_edit)  # fmt: skip
         verdict, first_spam = await gate.check(self._rt.redis, msg)
         if verdict is not gate.Verdict.PASS:
             if verdict is not gate.Verdict.SPAM or first_spam:

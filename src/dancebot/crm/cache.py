@@ -1,0 +1,153 @@
+"""Redis cache of the CRM's reference data (contract §4): schedule 15 min, groups/teachers 1 h, phones 1 h.
+
+Freshness is the key's TTL: a key that exists is current, a missing one is fetched again. Nothing stale
+is kept, so when the CRM is down and a key has expired the CRM error propagates and the caller says
+"can't check now" — an old schedule is never served as fact. Values are versioned JSON holding the
+records as the CRM sent them (`ScheduleTemplate.wire()` shape), never pickle.
+
+The phone index is a Redis hash `phone E.164 → client JSON` with a `_built` marker field. A phone it
+does not hold triggers a rebuild from `list_clients()` at most once per 60 s, so a stream of unknown
+phones cannot hammer the CRM. Concurrent misses in one process share one fetch (a lock per entry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from redis.asyncio import Redis
+
+from dancebot.crm.client import ImpulseClient
+from dancebot.crm.models import Client, Group, ScheduleTemplate, Teacher, normalize_phone
+from dancebot.logs import get_logger
+from dancebot.storage import keys
+
+__all__ = ["GROUPS_TTL", "INDEX_REFRESH_S", "INDEX_TTL", "SCHEDULE_TTL", "CRMCache"]
+
+log = get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+SCHEDULE_TTL: Final = 15 * 60
+GROUPS_TTL: Final = 60 * 60
+INDEX_TTL: Final = 60 * 60
+INDEX_REFRESH_S: Final = 60
+_VERSION: Final = 1
+_BUILT: Final = "_built"
+_SCHEDULE = keys.cache("schedule")
+_INDEX = keys.cache("client_index")
+_INDEX_REFRESH = keys.cache("client_index:refresh")
+
+# Adds a phone to the index only while the index exists, so it never outlives its TTL; HSETNX keeps the
+# lowest-id client a rebuild chose.
+_REMEMBER = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  return redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+end
+return 0
+"""
+
+
+class CRMCache:
+    """Read-through cache in front of one `ImpulseClient`; CRM errors pass through untouched."""
+
+    def __init__(self, redis: Redis, client: ImpulseClient) -> None:
+        self._redis = redis
+        self._client = client
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def templates(self) -> list[ScheduleTemplate]:
+        return await self._cached(_SCHEDULE, SCHEDULE_TTL, ScheduleTemplate, self._client.get_schedule)
+
+    async def groups(self) -> list[Group]:
+        return await self._cached(keys.cache("groups"), GROUPS_TTL, Group, self._client.get_groups)
+
+    async def teachers(self) -> list[Teacher]:
+        return await self._cached(keys.cache("teachers"), GROUPS_TTL, Teacher, self._client.get_teachers)
+
+    async def invalidate_schedule(self) -> None:
+        """Drop the schedule so the next read sees the CRM's state after a booking or cancellation."""
+        await self._redis.delete(_SCHEDULE)
+
+    async def client_by_phone(self, phone: str) -> Client | None:
+        """The client having this phone (lowest id), from the index; a miss may rebuild it (see module doc)."""
+        wanted = normalize_phone(phone)
+        if wanted is None:
+            return None
+        raw, built = await self._redis.hmget(_INDEX, [wanted, _BUILT])
+        if raw is not None:
+            return _client_from(raw)
+        if built is not None and not await self._redis.set(_INDEX_REFRESH, 1, nx=True, ex=INDEX_REFRESH_S):
+            return None  # the index was rebuilt less than a minute ago: the phone is really unknown
+        async with self._lock(_INDEX):
+            raw = await self._redis.hget(_INDEX, wanted)
+            if raw is None:
+                raw = (await self._rebuild_index()).get(wanted)
+        return _client_from(raw) if raw is not None else None
+
+    async def remember_client(self, client: Client) -> None:
+        """Put a client the bot just created into the index, so the next lookup needs no CRM call."""
+        for phone in client.phones:
+            await self._redis.eval(_REMEMBER, 1, _INDEX, _BUILT, phone, _client_json(client))
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    async def _cached(
+        self, key: str, ttl: int, model: type[M], fetch: Callable[[], Awaitable[list[M]]]
+    ) -> list[M]:
+        if (items := await self._read(key, model)) is not None:
+            return items
+        async with self._lock(key):
+            if (items := await self._read(key, model)) is not None:
+                return items
+            fresh = await fetch()
+            payload = {
+                "v": _VERSION,
+                "fetched_at": time.time(),
+                "items": [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh],
+            }
+            await self._redis.set(key, json.dumps(payload, ensure_ascii=False), ex=ttl)
+            return fresh
+
+    async def _read(self, key: str, model: type[M]) -> list[M] | None:
+        raw = await self._redis.get(key)
+        if raw is None:
+            return None
+        try:
+            payload = json.loads(raw)
+            if payload.get("v") != _VERSION:
+                return None
+            return [model.model_validate(item) for item in payload["items"]]
+        except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
+            log.warning("crm_cache.unreadable", key=key)
+            return None
+
+    async def _rebuild_index(self) -> dict[str, str]:
+        clients = await self._client.list_clients()
+        index: dict[str, str] = {}
+        for client in sorted(clients, key=lambda c: c.id):
+            for phone in client.phones:
+                index.setdefault(phone, _client_json(client))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(_INDEX)
+        pipe.hset(_INDEX, mapping={**index, _BUILT: str(time.time())})
+        pipe.expire(_INDEX, INDEX_TTL)
+        pipe.set(_INDEX_REFRESH, 1, ex=INDEX_REFRESH_S)
+        await pipe.execute()
+        log.info("crm_cache.client_index_built", clients=len(clients), phones=len(index))
+        return index
+
+
+def _client_json(client: Client) -> str:
+    data: dict[str, Any] = {"id": client.id, "name": client.name, "lastName": client.last_name}
+    return json.dumps({**data, "phone": list(client.phones)}, ensure_ascii=False)
+
+
+def _client_from(raw: bytes | str) -> Client:
+    return Client.model_validate_json(raw)

@@ -1,0 +1,243 @@
+"""What the conversation engine asks of the CRM: occurrences, clients, bookings, cancellation, health.
+
+Reads go through `CRMCache`; CRM errors (`CRMUnavailable`, `CRMAuthError`, `CRMProtocolError`) reach
+the caller from the read methods, which turns them into "can't check now" plus the fallback queue.
+`book` never raises a CRM error: every outcome is a `BookingResult` (the flow is in `crm/booking.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from dancebot.crm.booking import BookingFlow, BookingResult
+from dancebot.crm.cache import CRMCache
+from dancebot.crm.client import ImpulseClient
+from dancebot.crm.errors import CRMUnknownOutcome
+from dancebot.crm.models import Client, Occurrence, Reservation, normalize_phone
+from dancebot.crm.occurrences import expand
+from dancebot.kb.schema import StickerRules
+from dancebot.runtime import Runtime
+from dancebot.storage import keys
+
+__all__ = ["HEALTH_TTL", "BookedClass", "CRMService", "HealthStatus", "sticker_classifier"]
+
+HEALTH_TTL = 10
+HealthStatus = Literal["ok", "down", "auth_error"]
+_HEALTH = keys.cache("crm_health")
+
+
+class BookedClass(BaseModel):
+    """One of a client's upcoming reservations, with what the client needs to recognise it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reservation_id: int
+    occurrence_id: str
+    schedule_id: int
+    date: dt.date
+    start: dt.datetime | None
+    end: dt.datetime | None
+    group_name: str
+    style_name: str
+    teacher_name: str
+    branch_crm_id: int | None
+    hall_name: str
+
+
+def sticker_classifier(rules: StickerRules) -> Callable[[str | None], str]:
+    """Sticker name → "cancelled" / "closed" / "open" by the KB's case-insensitive substrings.
+
+    Cancelled wins over closed, closed over open; a sticker matching nothing is informational ("open";
+    its name stays on the occurrence).
+    """
+    ordered = [
+        (status, [p.casefold() for p in patterns if p.strip()])
+        for status, patterns in (("cancelled", rules.cancelled), ("closed", rules.closed), ("open", rules.open))
+    ]
+
+    def classify(name: str | None) -> str:
+        text = (name or "").casefold()
+        return next((status for status, patterns in ordered if any(p in text for p in patterns)), "open")
+
+    return classify
+
+
+class CRMService:
+    """The CRM as the conversation engine sees it; one instance per process."""
+
+    def __init__(self, rt: Runtime, client: ImpulseClient) -> None:
+        self._rt = rt
+        self._client = client
+        self.cache = CRMCache(rt.redis, client)
+        self._stickers = sticker_classifier(rt.kb.stickers)
+        self._flow = BookingFlow(rt, client, self.cache, self.ensure_client)
+
+    # ---- schedule -------------------------------------------------------------------------------
+
+    async def occurrences(self, now: dt.datetime | None = None) -> list[Occurrence]:
+        """Every class from now over `kb.booking.lookahead_days`, holidays removed, in the studio's zone."""
+        kb = self._rt.kb
+        now_local = self._local(now)
+        return expand(
+            await self.cache.templates(),
+            today_local=now_local.date(),
+            now_local=now_local,
+            days=kb.booking.lookahead_days,
+            holidays=lambda day: kb.holiday_on(day) is not None,
+            sticker_status=self._stickers,
+        )
+
+    async def occurrence(self, occurrence_id: str, now: dt.datetime | None = None) -> Occurrence | None:
+        """One upcoming class by id (e.g. from a session slot); None when it is gone or past."""
+        return next((o for o in await self.occurrences(now) if o.occurrence_id == occurrence_id), None)
+
+    async def invalidate_schedule(self) -> None:
+        await self.cache.invalidate_schedule()
+
+    # ---- clients --------------------------------------------------------------------------------
+
+    async def find_client(self, phone_e164: str) -> Client | None:
+        """The client with this phone (any format the CRM kept), or None; never someone else's."""
+        return await self.cache.client_by_phone(phone_e164)
+
+    async def ensure_client(self, name: str, phone_e164: str) -> int:
+        """The client id for this phone, creating the client if the CRM has none.
+
+        A create with an unknown outcome is simply sent again: if the first one was stored, the CRM's
+        duplicate-phone answer gives its id.
+        """
+        phone = normalize_phone(phone_e164)
+        if phone is None:
+            raise ValueError("ensure_client needs a valid phone")
+        if (existing := await self.find_client(phone)) is not None:
+            return existing.id
+        first, _, last = " ".join(name.split()).partition(" ")
+        try:
+            client_id = await self._client.create_client(first, phone, last_name=last or None)
+        except CRMUnknownOutcome:
+            client_id = await self._client.create_client(first, phone, last_name=last or None)
+        created = Client.model_validate({"id": client_id, "name": first, "lastName": last or None, "phone": [phone]})
+        await self.cache.remember_client(created)
+        return client_id
+
+    # ---- bookings -------------------------------------------------------------------------------
+
+    async def book(
+        self, *, occurrence: Occurrence, name: str, phone_e164: str, channel: str, chat_id: int, trace_id: str
+    ) -> BookingResult:
+        """Book one class exactly once (SPEC §7.2); see `BookingFlow.book`."""
+        return await self._flow.book(
+            occurrence=occurrence, name=name, phone_e164=phone_e164, channel=channel, chat_id=chat_id, trace_id=trace_id
+        )
+
+    async def book_series(
+        self,
+        *,
+        occurrences: Sequence[Occurrence],
+        name: str,
+        phone_e164: str,
+        channel: str,
+        chat_id: int,
+        trace_id: str,
+    ) -> list[BookingResult]:
+        """Book several classes one after another (at most `kb.booking.max_serial`); one result each.
+
+        After an `unavailable` or `unknown` result the rest are not sent (the CRM just failed; each would
+        wait out its own timeout): they come back `unavailable` with reason "not_attempted".
+        """
+        if len(occurrences) > self._rt.kb.booking.max_serial:
+            raise ValueError(f"at most {self._rt.kb.booking.max_serial} classes in a series")
+        results: list[BookingResult] = []
+        for occurrence in occurrences:
+            options = {"occurrence": occurrence, "phone_e164": phone_e164, "channel": channel, "chat_id": chat_id}
+            if results and results[-1].status in ("unavailable", "unknown"):
+                results.append(await self._flow.skip(**options, trace_id=trace_id))
+            else:
+                results.append(await self._flow.book(**options, name=name, trace_id=trace_id))
+        return results
+
+    async def client_bookings(self, phone_e164: str, now: dt.datetime | None = None) -> list[BookedClass]:
+        """The client's future, non-archived reservations, soonest first; [] for an unknown phone."""
+        client = await self.find_client(phone_e164)
+        if client is None:
+            return []
+        now_local = self._local(now)
+        upcoming = [r for r in await self._client.list_bookings(client.id) if _is_future(r, now_local)]
+        if not upcoming:
+            return []
+        last = max(r.day for r in upcoming)
+        # Every sticker counts as "open" and no holiday applies: a booked class is shown whatever its label.
+        known = {
+            o.occurrence_id: o
+            for o in expand(
+                await self.cache.templates(),
+                today_local=now_local.date(),
+                now_local=now_local,
+                days=(last - now_local.date()).days + 1,
+                holidays=lambda _: False,
+                sticker_status=lambda _: "open",
+            )
+        }
+        booked = [_booked_class(r, known.get(r.occurrence_id)) for r in upcoming]
+        return sorted(booked, key=lambda b: (b.date, b.start or now_local))
+
+    async def cancel(self, reservation_id: int) -> None:
+        """Archive the reservation (Impulse's cancel); CRM errors reach the caller for the fallback queue."""
+        await self._client.cancel_booking(reservation_id)
+        await self.cache.invalidate_schedule()
+
+    # ---- health ---------------------------------------------------------------------------------
+
+    async def health(self) -> HealthStatus:
+        """"ok" / "down" / "auth_error", cached for `HEALTH_TTL` seconds so /health stays cheap."""
+        cached = await self._rt.redis.get(_HEALTH)
+        if cached in (b"ok", b"down", b"auth_error"):
+            return cached.decode()  # type: ignore[no-any-return]
+        result = await self._client.health_check()
+        status: HealthStatus = "ok" if result.status == "ok" else "auth_error" if result.status == "auth_error" else "down"
+        await self._rt.redis.set(_HEALTH, status, ex=HEALTH_TTL)
+        return status
+
+    def _local(self, now: dt.datetime | None) -> dt.datetime:
+        return (now or self._rt.now()).astimezone(self._rt.tz)
+
+
+def _is_future(reservation: Reservation, now_local: dt.datetime) -> bool:
+    if reservation.start is not None:
+        return reservation.start > now_local
+    return reservation.day >= now_local.date()
+
+
+def _booked_class(reservation: Reservation, occurrence: Occurrence | None) -> BookedClass:
+    """Joined with its occurrence when the template still runs that day, else from the reservation alone."""
+    common = {
+        "reservation_id": reservation.id,
+        "occurrence_id": reservation.occurrence_id,
+        "schedule_id": reservation.schedule_id,
+        "date": reservation.day,
+    }
+    if occurrence is None:
+        return BookedClass(
+            **common,
+            start=reservation.start,
+            end=None,
+            group_name=reservation.group_name,
+            style_name="",
+            teacher_name="",
+            branch_crm_id=None,
+            hall_name="",
+        )
+    return BookedClass(
+        **common,
+        start=occurrence.start,
+        end=occurrence.end,
+        group_name=occurrence.group_name,
+        style_name=occurrence.style_name,
+        teacher_name=occurrence.teacher_name,
+        branch_crm_id=occurrence.branch_crm_id,
+        hall_name=occurrence.hall_name,
+    )

@@ -1,0 +1,296 @@
+"""Styles, teachers and branches named in a message, resolved to KB ids (SPEC §5.1).
+
+Clients inflect ("на сальсу", "сальсой", "к Насте", "на Светланской"), abbreviate ("хилс",
+"контемп"), misspell ("хилз", "стрейчинг") and mix scripts ("hip hop"). Matching is by word, never
+by substring ("настроение" is not Настя), in this order of trust: the alias as written, an inflected
+form of it (pymorphy lemmas; for people, name parses and case endings), the words run together
+("хип хопом" → "хипхоп"), and last a small edit distance on words the dictionary does not know, so
+that "дома" never becomes "Дима". A style the studio does not teach is reported, never invented:
+`unknown_style_mention` finds "бачата" and `nearest_styles` lists what the studio has instead.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from dancebot.kb.schema import KnowledgeBase
+from dancebot.understanding.style_lexicon import DANCE_STYLES
+from dancebot.understanding.text import (
+    Doc,
+    analyse,
+    is_cyrillic,
+    is_gibberish_word,
+    is_known_word,
+    is_latin,
+    lemma,
+    lemma_forms,
+    name_forms,
+    normalize,
+    tokenize,
+)
+
+__all__ = [
+    "BranchMatch",
+    "EntityMatch",
+    "StyleMatch",
+    "TeacherMatch",
+    "kb_words",
+    "nearest_styles",
+    "resolve_branches",
+    "resolve_styles",
+    "resolve_teachers",
+    "unknown_style_mention",
+]
+
+Mode = Literal["word", "name"]
+EXACT, INFLECTED, JOINED = 1.0, 0.95, 0.9
+MAX_WINDOW = 3
+_CASE_ENDINGS = frozenset(
+    "а я у ю е ы и ой ей ою ом ем ам ям ах ях ами ями ов ев ку".split()
+) | {""}  # fmt: skip
+# A branch word that means something else after these ("торговый центр" is not the Центр branch).
+_NOT_AFTER = frozenset({"торговый", "торговом", "торгового", "тц", "бизнес", "развлекательный"})
+_ASK_CUES = frozenset({"есть", "ли", "учите", "преподаете", "ведете", "занятия", "направление"})
+_SKIP_AFTER_CUE = frozenset({"ли", "у", "вас", "еще", "тоже", "а", "и", "по", "на", "танец", "танцы"})
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """A KB entity named in the message: `id` is the KB id, `surface` the words that named it."""
+
+    id: str
+    score: float
+    surface: str
+    start: int
+
+
+StyleMatch = TeacherMatch = BranchMatch = EntityMatch
+
+
+@dataclass(frozen=True)
+class _Term:
+    entity_id: str
+    tokens: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return "".join(self.tokens)
+
+
+@dataclass(frozen=True)
+class _Span:
+    entity_id: str
+    score: float
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Index:
+    styles: tuple[_Term, ...]
+    teachers: tuple[_Term, ...]
+    branches: tuple[_Term, ...]
+    lexicon: tuple[_Term, ...]
+
+
+_INDEXES: dict[int, _Index] = {}
+
+
+def _terms(pairs: Iterable[tuple[str, str]]) -> tuple[_Term, ...]:
+    seen: dict[tuple[str, tuple[str, ...]], _Term] = {}
+    for entity_id, phrase in pairs:
+        tokens = tuple(tokenize(phrase))
+        if tokens:
+            seen.setdefault((entity_id, tokens), _Term(entity_id, tokens))
+    return tuple(seen.values())
+
+
+def _index(kb: KnowledgeBase) -> _Index:
+    """Terms of one KB, built once per KB object and dropped with it."""
+    cached = _INDEXES.get(id(kb))
+    if cached is None:
+        cached = _Index(
+            styles=_terms((s.id, p) for s in kb.services for p in (s.name, *s.aliases)),
+            teachers=_terms((t.id, p) for t in kb.teachers for p in (t.name, *t.aliases)),
+            branches=_terms((b.id, p) for b in kb.studio.branches for p in (b.name, *b.aliases)),
+            lexicon=_lexicon_terms(),
+        )
+        _INDEXES[id(kb)] = cached
+        weakref.finalize(kb, _INDEXES.pop, id(kb), None)
+    return cached
+
+
+@lru_cache(maxsize=1)
+def _lexicon_terms() -> tuple[_Term, ...]:
+    return _terms((name, p) for name, (spellings, _) in DANCE_STYLES.items() for p in (name, *spellings))
+
+
+def resolve_styles(text: str, kb: KnowledgeBase) -> list[StyleMatch]:
+    """KB services named in `text` ("на сальсу", "хилсы", "хип хопом", "контемпорари", "хилз")."""
+    return _best(analyse(text), _match(analyse(text), _index(kb).styles, mode="word", fuzzy=True))
+
+
+def resolve_teachers(text: str, kb: KnowledgeBase) -> list[TeacherMatch]:
+    """KB teachers named in `text` ("к Насте", "у Димы", "с Катюшей", "Игорёк", "Ковалёвой")."""
+    return _best(analyse(text), _match(analyse(text), _index(kb).teachers, mode="name", fuzzy=True))
+
+
+def resolve_branches(text: str, kb: KnowledgeBase) -> list[BranchMatch]:
+    """KB branches named in `text` ("на Светланской", "на гоголя", "в центре")."""
+    doc = analyse(text)
+    spans = [
+        s
+        for s in _match(doc, _index(kb).branches, mode="word", fuzzy=True)
+        if not (s.start > 0 and doc.tokens[s.start - 1] in _NOT_AFTER)
+    ]
+    return _best(doc, spans)
+
+
+def unknown_style_mention(text: str, kb: KnowledgeBase) -> str | None:
+    """A dance style the client asks about that the KB does not have ("есть бачата?" → "бачата")."""
+    doc = analyse(text)
+    index = _index(kb)
+    known = list(_match(doc, index.styles, mode="word", fuzzy=True))
+    taken = {i for s in known for i in range(s.start, s.end)}
+    foreign = [
+        s for s in _match(doc, index.lexicon, mode="word", fuzzy=False) if taken.isdisjoint(range(s.start, s.end))
+    ]
+    if foreign:
+        return max(foreign, key=lambda s: (s.end - s.start, -s.start)).entity_id
+    if known:
+        return None
+    for other in (index.teachers, index.branches):
+        taken |= {i for s in _match(doc, other, mode="name", fuzzy=False) for i in range(s.start, s.end)}
+    return _asked_unknown_word(doc, taken)
+
+
+def _asked_unknown_word(doc: Doc, taken: set[int]) -> str | None:
+    """The word after "есть (ли у вас)…" or "хочу на…" that no dictionary knows ("есть кизомба?")."""
+    tokens = doc.tokens
+    wants = "хотеть" in doc.lemma_set or "записаться" in doc.lemma_set
+    for i, token in enumerate(tokens):
+        if token not in _ASK_CUES and not (wants and token == "на"):
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j] in _SKIP_AFTER_CUE:
+            j += 1
+        if j >= len(tokens) or j in taken:
+            continue
+        candidate = tokens[j]
+        if is_cyrillic(candidate) and len(candidate) >= 4 and not is_known_word(candidate):
+            if not is_gibberish_word(candidate):
+                return candidate
+    return None
+
+
+def nearest_styles(raw: str, kb: KnowledgeBase, k: int = 4) -> list[str]:
+    """Up to `k` KB service ids closest to `raw` (a style the studio lacks), nearest first."""
+    ranked: list[str] = []
+    for hint in _hints(raw):
+        for match in resolve_styles(hint, kb):
+            if match.id not in ranked:
+                ranked.append(match.id)
+    norm = normalize(raw)
+    by_similarity = sorted(
+        kb.services,
+        key=lambda s: -max(fuzz.WRatio(norm, normalize(p)) for p in (s.name, *s.aliases)),
+    )
+    ranked += [s.id for s in by_similarity if s.id not in ranked]
+    return ranked[:k]
+
+
+def _hints(raw: str) -> tuple[str, ...]:
+    """Hint words of the known dance style `raw` names ("бачата" → "латина", "сальса")."""
+    spans = list(_match(analyse(raw), _lexicon_terms(), mode="word", fuzzy=False))
+    if not spans:
+        return ()
+    longest = max(spans, key=lambda s: (s.end - s.start, -s.start))
+    return DANCE_STYLES[longest.entity_id][1]
+
+
+def kb_words(kb: KnowledgeBase, *, teachers: bool = False) -> frozenset[str]:
+    """Words (and their lemmas) the KB uses for styles and branches, plus known dance styles.
+
+    These are never a client's name ("хилс" is not a name even when asked); with `teachers`, the
+    teachers' names too — for telling studio words from gibberish, not for names.
+    """
+    index = _index(kb)
+    groups = [index.styles, index.branches, index.lexicon, *([index.teachers] if teachers else [])]
+    words = {t for group in groups for term in group for t in term.tokens if len(t) > 2}
+    return frozenset(words | {lemma(w) for w in words})
+
+
+def _best(doc: Doc, spans: Iterable[_Span]) -> list[EntityMatch]:
+    """One match per entity (its best), most certain first, then in message order."""
+    best: dict[str, _Span] = {}
+    for span in spans:
+        current = best.get(span.entity_id)
+        if current is None or (span.score, -span.start) > (current.score, -current.start):
+            best[span.entity_id] = span
+    ordered = sorted(best.values(), key=lambda s: (-s.score, s.start))
+    return [EntityMatch(s.entity_id, s.score, " ".join(doc.tokens[s.start : s.end]), s.start) for s in ordered]
+
+
+def _match(doc: Doc, terms: Iterable[_Term], *, mode: Mode, fuzzy: bool) -> Iterator[_Span]:
+    tokens = doc.tokens
+    for term in terms:
+        size = len(term.tokens)
+        for start in range(len(tokens) - size + 1):
+            window = tokens[start : start + size]
+            if window == term.tokens:
+                yield _Span(term.entity_id, EXACT, start, start + size)
+            elif all(_same_word(t, w, mode) for t, w in zip(window, term.tokens, strict=True)):
+                yield _Span(term.entity_id, INFLECTED, start, start + size)
+        yield from _joined(tokens, term)
+        if fuzzy:
+            yield from _fuzzy(tokens, term, mode)
+
+
+def _same_word(token: str, word: str, mode: Mode) -> bool:
+    """`token` is `word` inflected: "сальсу"/"сальса", "насте"/"настя", "димоном"/"димон"."""
+    if token == word:
+        return True
+    if mode == "word":
+        return lemma(word) in lemma_forms(token)
+    if name_forms(token) & (name_forms(word) or {word}):
+        return True
+    stem = word[:-1] if word[-1] in "аяьйо" else word
+    return len(stem) >= 3 and token.startswith(stem) and token[len(stem) :] in _CASE_ENDINGS
+
+
+def _joined(tokens: tuple[str, ...], term: _Term) -> Iterator[_Span]:
+    """Words run together or split differently: "хип хопом", "хипхопом", "hip hop" → "hiphop"."""
+    key = term.key
+    for size in range(1, MAX_WINDOW + 1):
+        if size == len(term.tokens) == 1:
+            continue  # a single word against a single word is _same_word's job
+        for start in range(len(tokens) - size + 1):
+            joined = "".join(tokens[start : start + size])
+            if joined == key or (is_cyrillic(joined) and lemma(joined) == lemma(key)):
+                yield _Span(term.entity_id, JOINED, start, start + size)
+
+
+def _fuzzy(tokens: tuple[str, ...], term: _Term, mode: Mode) -> Iterator[_Span]:
+    """Typos, only in words no dictionary knows ("хилз", "стрейчинг"); for people, also in words it
+    takes for some name ("анастосия"), so that "дома" never becomes "Дима"."""
+    key = term.key
+    if len(key) < (4 if mode == "word" else 7):
+        return
+    allowed = 1 if len(key) <= 7 or mode == "name" else 2
+    for start, token in enumerate(tokens):
+        if len(token) < 4 or token.isdigit():
+            continue
+        if is_known_word(token) and (mode == "word" or not name_forms(token)):
+            continue
+        if not (is_cyrillic(token) or is_latin(token)):
+            continue
+        distance = min(Levenshtein.distance(token, key), Levenshtein.distance(lemma(token), key))
+        if distance <= allowed:
+            yield _Span(term.entity_id, round(0.85 - 0.05 * distance, 2), start, start + 1)

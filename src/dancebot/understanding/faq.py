@@ -1,0 +1,115 @@
+"""FAQ retrieval and price answers from the KB only (SPEC §6, CONTRACT §4: prices live in the KB).
+
+An FAQ entry is found by its keywords (every lemma of a keyword phrase present in the message), by
+how much of its question the message repeats, and by a fuzzy score for near-verbatim questions.
+Below the threshold there is no hit, and the engine asks an LLM or the admin instead of guessing.
+
+`price_answer` composes prices from `services[].price_single` and `subscriptions` — no other number
+can appear in it, which keeps the policy enforcer's "price must match the KB" rule trivially true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from dancebot.kb.schema import KnowledgeBase, Subscription
+from dancebot.understanding.text import analyse, lemma, lemma_forms, tokenize
+
+__all__ = ["FaqHit", "match_faq", "price_answer"]
+
+THRESHOLD = 0.6
+# One matched keyword reaches THRESHOLD; each further keyword adds _PER_KEYWORD; repeating the
+# question's own words adds up to _QUESTION_WEIGHT (this is what tells "что взять на первое
+# занятие?" — what to bring — from "сколько стоит первое занятие?").
+_PER_KEYWORD, _QUESTION_WEIGHT, _FUZZY_MIN = 0.15, 0.4, 85.0
+# Words too common to say which question is meant.
+_STOP_LEMMAS = frozenset(
+    "я вы мы ты он она они на в во с со и а но ли есть у по за до для к о об не это быть можно мой "
+    "ваш вас нас мне что чем как какой the a an is are do you i to of".split()
+)
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    index: int
+    question: str
+    answer: str
+    score: float
+
+
+def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
+    """The KB FAQ entry the message asks, or None when no entry is a confident match."""
+    doc = analyse(text)
+    if not doc.tokens:
+        return None
+    forms = frozenset().union(*(lemma_forms(t) for t in doc.tokens))
+    content = {lemma(t) for t in doc.tokens} - _STOP_LEMMAS
+    best: FaqHit | None = None
+    for index, entry in enumerate(kb.faq):
+        keywords = {tuple(lemma(t) for t in tokenize(k)) for k in entry.keywords} - {()}
+        hits = sum(1 for words in keywords if all(w in forms for w in words))
+        question = _content_lemmas(entry.q)
+        overlap = len(question & content) / len(question) if question else 0.0
+        score = THRESHOLD + _PER_KEYWORD * (hits - 1) + _QUESTION_WEIGHT * overlap if hits else 0.0
+        verbatim = fuzz.token_set_ratio(doc.norm, analyse(entry.q).norm)
+        if verbatim >= _FUZZY_MIN and len(content) >= 2:
+            score = max(score, verbatim / 100)
+        score = round(min(score, 1.0), 3)
+        if score >= THRESHOLD and (best is None or score > best.score):
+            best = FaqHit(index=index, question=entry.q, answer=entry.a, score=score)
+    return best
+
+
+def _content_lemmas(text: str) -> set[str]:
+    return {lemma(t) for t in tokenize(text)} - _STOP_LEMMAS
+
+
+_PRICE_TEXTS = {
+    "ru": {
+        "one": "{name} — {price} ₽ за разовое занятие.",
+        "many": "Разовое занятие: {items}.",
+        "subs": "Абонементы: {items}.",
+        "subs_same_validity": "Абонементы (действуют {days} дн.): {items}.",
+        "validity": "{days} дн.",
+    },
+    "en": {
+        "one": "{name}: {price} ₽ per class.",
+        "many": "Single class: {items}.",
+        "subs": "Passes: {items}.",
+        "subs_same_validity": "Passes (valid {days} days): {items}.",
+        "validity": "{days} days",
+    },
+}
+
+
+def price_answer(
+    style_ids: Sequence[str],
+    kb: KnowledgeBase,
+    lang: Literal["ru", "en"] = "ru",
+    *,
+    subscriptions: bool = True,
+) -> str:
+    """Single-class prices of `style_ids` (all styles when empty) and the subscriptions, from the KB."""
+    texts = _PRICE_TEXTS[lang]
+    services = [s for s in (kb.service(i) for i in style_ids) if s is not None] or list(kb.services)
+    if len(services) == 1:
+        lines = [texts["one"].format(name=services[0].name, price=services[0].price_single)]
+    else:
+        items = ", ".join(f"{s.name} — {s.price_single} ₽" for s in services)
+        lines = [texts["many"].format(items=items)]
+    if subscriptions and kb.subscriptions:
+        lines.append(_subscriptions_line(kb.subscriptions, texts))
+    return " ".join(lines)
+
+
+def _subscriptions_line(subs: Sequence[Subscription], texts: dict[str, str]) -> str:
+    validities = {s.validity_days for s in subs}
+    if len(validities) == 1:
+        items = "; ".join(f"{s.name} — {s.price} ₽" for s in subs)
+        return texts["subs_same_validity"].format(days=validities.pop(), items=items)
+    items = "; ".join(f"{s.name} — {s.price} ₽ ({texts['validity'].format(days=s.validity_days)})" for s in subs)
+    return texts["subs"].format(items=items)

@@ -1,0 +1,224 @@
+"""One message → one `Understanding`, by rules alone (SPEC §6: rules first, LLM second).
+
+Every rule of this package runs on the message once; the results are combined with the
+conversation's state in mind (`state_hint`): a bare "Катя" is a name only when the bot asked for
+one, "да" is a confirmation only where a yes/no was asked, "бачата" alone answers "which style?".
+`confident` tells the engine whether the rules settled the message; only when they did not is an
+LLM consulted (and its raw values are resolved by these same resolvers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from dancebot.kb.schema import KnowledgeBase
+from dancebot.understanding.entities import (
+    BranchMatch,
+    StyleMatch,
+    TeacherMatch,
+    kb_words,
+    resolve_branches,
+    resolve_styles,
+    resolve_teachers,
+    unknown_style_mention,
+)
+from dancebot.understanding.faq import FaqHit, match_faq
+from dancebot.understanding.intents import (
+    GOOD,
+    Intent,
+    IntentScore,
+    detect_intents,
+    is_gibberish,
+    rank_intents,
+)
+from dancebot.understanding.names import NameResult, extract_name, relation_in
+from dancebot.understanding.phone import PhoneResult, extract_phone
+from dancebot.understanding.temporal import TimeConstraint, parse_temporal
+from dancebot.understanding.text import analyse, is_known_word, lemma_forms
+from dancebot.understanding.yesno import YesNo, read_yes_no
+
+__all__ = ["Understanding", "understand"]
+
+Lang = Literal["ru", "en"]
+
+# `state_hint` is an FSM state (contract §7 names) or the slot the bot just asked for.
+_ASKS_NAME = frozenset({"COLLECTING_CONTACT", "CLIENT_NAME"})
+_ASKS_YES_NO = frozenset({"CONFIRM_BOOKING", "CONFIRMATION", "CANCEL_FLOW", "SERIAL_BOOKING"})
+_ASKS_GROUP = frozenset({"COLLECTING_GROUP", "GROUP"})
+_COLLECTING = _ASKS_NAME | _ASKS_GROUP | frozenset({"COLLECTING_DATETIME", "DATETIME", "CLIENT_PHONE"})
+# The engine acts on these; an FAQ entry about the same action would only explain it.
+_ACTIONS = frozenset({Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS, Intent.ABORT, Intent.LATENESS})
+_BOOKING_LIKE = frozenset({Intent.BOOKING, Intent.SERIAL_BOOKING, Intent.SCHEDULE})
+_FAQ_WITH_BOOKING, _FAQ_WITH_PRICE, _FAQ_CONFIDENT = 0.85, 0.9, 0.75
+_QUESTION_WORDS = frozenset({"есть", "когда", "какой", "во", "what", "when", "is", "are", "do"})
+_WANT_WORDS = frozenset({"хотеть", "хотеться", "на", "записать", "want", "like", "book"})
+_PREPOSITIONS = frozenset({"к", "ко", "у", "с", "со", "to", "with"})
+# Intents that do not say what the client wants done; a style named next to them does.
+_SMALL_TALK = frozenset({Intent.GREETING, Intent.THANKS, Intent.INFO, Intent.UNKNOWN})
+_BARE_ENTITY = 0.6  # "хилс" alone: probably a booking, not sure enough to skip the LLM in IDLE
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """Everything the rules read in one message; ids are KB ids, times are the parser's constraint."""
+
+    text: str
+    lang: Lang
+    intents: tuple[IntentScore, ...]
+    styles: tuple[StyleMatch, ...]
+    teachers: tuple[TeacherMatch, ...]
+    branches: tuple[BranchMatch, ...]
+    unknown_style: str | None
+    name: NameResult | None
+    relation: str | None
+    phone: PhoneResult | None
+    yes_no: YesNo | None
+    has_correction: bool
+    faq: FaqHit | None
+    time: TimeConstraint | None  # None: no day/time named; may be empty with `rejected` ("25:00")
+    gibberish: bool
+    confident: bool
+
+    @property
+    def intent(self) -> Intent:
+        return self.intents[0].intent
+
+    def has(self, intent: Intent) -> bool:
+        return any(score.intent == intent for score in self.intents)
+
+    @property
+    def has_slots(self) -> bool:
+        """A style, teacher, branch, usable day/time, name or phone was found."""
+        has_time = self.time is not None and not self.time.is_empty
+        return bool(self.styles or self.teachers or self.branches or has_time or self.name or self.phone)
+
+
+def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: datetime) -> Understanding:
+    """Read `text` with every rule; `state_hint` says what the bot asked last (see module doc)."""
+    state = (state_hint or "").upper()
+    phone = extract_phone(text)
+    rest = text.replace(phone.raw, " ") if phone else text
+    name = extract_name(rest, asked=state in _ASKS_NAME, stop_words=kb_words(kb))
+    styles = resolve_styles(rest, kb)
+    teachers = _teachers(rest, kb, name)
+    branches = resolve_branches(rest, kb)
+    unknown = unknown_style_mention(rest, kb)
+    if unknown is None and not styles and state in _ASKS_GROUP:
+        unknown = _bare_unknown_style(rest)
+    reply = read_yes_no(text)
+    time = _parse_time(rest, now, kb)
+    scores = _with_entity_intents(
+        detect_intents(rest, escalation_triggers=kb.escalation.triggers), rest, bool(styles or teachers), unknown
+    )
+    faq = _relevant_faq(match_faq(rest, kb), scores, bool(styles))
+    if faq:
+        others = [s for s in scores if s.intent != Intent.INFO]
+        info = max([faq.score, *(s.confidence for s in scores if s.intent == Intent.INFO)])
+        scores = rank_intents([*others, IntentScore(Intent.INFO, info)])
+    found_anything = bool(styles or teachers or branches or unknown or name or phone or time or faq)
+    gibberish = (
+        not found_anything
+        and reply.answer is None
+        and scores[0].intent == Intent.UNKNOWN
+        and is_gibberish(rest, vocabulary=kb_words(kb, teachers=True))
+    )
+    understanding = Understanding(
+        text=text,
+        lang=_language(text),
+        intents=tuple(scores),
+        styles=tuple(styles),
+        teachers=tuple(teachers),
+        branches=tuple(branches),
+        unknown_style=unknown,
+        name=name,
+        relation=name.relation if name and name.relation else relation_in(rest),
+        phone=phone,
+        yes_no=reply.answer,
+        has_correction=reply.has_correction,
+        faq=faq,
+        time=time,
+        gibberish=gibberish,
+        confident=False,
+    )
+    return _with_confidence(understanding, state)
+
+
+def _parse_time(text: str, now: datetime, kb: KnowledgeBase) -> TimeConstraint | None:
+    """The message's time constraint; None when it names no day or time, not even an impossible one."""
+    constraint = parse_temporal(text, now, lookahead_days=kb.booking.lookahead_days)
+    return None if constraint.is_empty and not constraint.rejected else constraint
+
+
+def _teachers(text: str, kb: KnowledgeBase, name: NameResult | None) -> list[TeacherMatch]:
+    """Teachers named in `text`, minus the client's own name: "меня зовут Ольга" is not the teacher
+    Ольга, but "…хочу к Оле" still is."""
+    if name is None:
+        return resolve_teachers(text, kb)
+    name_words = set(analyse(name.name).tokens)
+    tokens = analyse(text).tokens
+    kept = [t for i, t in enumerate(tokens) if t not in name_words or (i > 0 and tokens[i - 1] in _PREPOSITIONS)]
+    return resolve_teachers(" ".join(kept), kb)
+
+
+def _bare_unknown_style(text: str) -> str | None:
+    """Answering "which style?" with one word the dictionary lacks ("кизомба") names a style."""
+    tokens = analyse(text).tokens
+    if len(tokens) == 1 and tokens[0].isalpha() and len(tokens[0]) >= 4 and not is_known_word(tokens[0]):
+        return tokens[0]
+    return None
+
+
+def _with_entity_intents(
+    scores: list[IntentScore], text: str, has_entity: bool, unknown: str | None
+) -> list[IntentScore]:
+    """A style or teacher with no wish stated: "хочу на хилс" books, "есть хилс в пт?" asks when."""
+    if any(s.intent not in _SMALL_TALK for s in scores):
+        return scores
+    if unknown:
+        return rank_intents([*scores, IntentScore(Intent.INFO, GOOD)])
+    if not has_entity:
+        return scores
+    forms = frozenset().union(*(lemma_forms(t) for t in analyse(text).tokens))
+    if "?" in text or not forms.isdisjoint(_QUESTION_WORDS):
+        inferred = IntentScore(Intent.SCHEDULE, GOOD)
+    elif not forms.isdisjoint(_WANT_WORDS):
+        inferred = IntentScore(Intent.BOOKING, GOOD)
+    else:
+        inferred = IntentScore(Intent.BOOKING, _BARE_ENTITY)
+    return rank_intents([*scores, inferred])
+
+
+def _relevant_faq(hit: FaqHit | None, scores: list[IntentScore], has_style: bool) -> FaqHit | None:
+    """Keep an FAQ hit only when the engine would not rather act or compute the answer itself."""
+    if hit is None:
+        return None
+    intents = {s.intent for s in scores}
+    if intents & _ACTIONS:
+        return None
+    if intents & _BOOKING_LIKE and hit.score < _FAQ_WITH_BOOKING:
+        return None
+    if Intent.PRICE in intents and (has_style or hit.score < _FAQ_WITH_PRICE):
+        return None  # price_answer() quotes the KB prices for exactly what was asked
+    return hit
+
+
+def _language(text: str) -> Lang:
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    cyrillic = sum(1 for ch in text if "а" <= ch.lower() <= "я" or ch.lower() == "ё")
+    return "en" if latin > cyrillic else "ru"
+
+
+def _with_confidence(u: Understanding, state: str) -> Understanding:
+    """Did the rules settle this message? If not, the engine may ask an LLM (SPEC §6)."""
+    confident = (
+        u.gibberish
+        or u.intents[0].confidence >= GOOD
+        or (u.faq is not None and u.faq.score >= _FAQ_CONFIDENT)
+        or u.unknown_style is not None
+        or (state in _ASKS_YES_NO and u.yes_no is not None)
+        or (state in _ASKS_NAME and (u.name is not None or u.phone is not None))
+        or (state in _COLLECTING | _ASKS_YES_NO and (u.has_slots or (u.time is not None and bool(u.time.rejected))))
+    )
+    return replace(u, confident=confident)

@@ -1,0 +1,56 @@
+"""One running stack (fake Telegram in a thread, `dancebot serve` + `dancebot worker` processes) per
+test session; tests keep apart by using their own chat ids."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
+from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
+from tests.e2e.stack import Stack, run_stack
+
+CRM_KEY = "impulse-demo-key-7c1e"
+_chat_ids = itertools.count(5_000_001)
+
+
+@pytest.fixture(scope="session")
+def fake_tg() -> Iterator[tuple[FakeTelegram, str]]:
+    fake = create_fake_telegram(BOT_TOKEN)
+    with fake.serve_in_thread() as url:
+        yield fake, url
+
+
+@pytest.fixture(scope="session")
+def stack(servers: Servers, fake_tg: tuple[FakeTelegram, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    env = {
+        "REDIS_URL": servers.redis_url,
+        "DATABASE_URL": servers.database_url,
+        "KB_PATH": str(KB_PATH),
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TELEGRAM_API_BASE_URL": fake_tg[1],
+        "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
+        "TEST_MODE": "true",
+        "IMPULSE_API_KEY": CRM_KEY,
+    }
+    with run_stack(env, tmp_path_factory.mktemp("stack-logs")) as running:
+        yield running
+
+
+@pytest.fixture
+def tg(fake_tg: tuple[FakeTelegram, str]) -> FakeTelegram:
+    return fake_tg[0]
+
+
+@pytest.fixture
+def chat_id() -> int:
+    return next(_chat_ids)
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    return tmp_path

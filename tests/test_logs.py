@@ -1,0 +1,39 @@
+"""The masking processor: what may never reach a log line (contract §18)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from dancebot.logs import bind_trace, configure_logging, get_logger, mask_text, register_secrets
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("+79991234567", "+7999****567"),
+        ("мой номер 8 (999) 123-45-67, звоните", "мой номер +7999****567, звоните"),
+        ("79991234567", "+7999****567"),
+        ("+7 914 123 45 67", "+7914****567"),
+        ("пишите на masha.petrova@mail.ru", "пишите на m***@mail.ru"),
+        ("в 19:30 на 12.12.2026", "в 19:30 на 12.12.2026"),  # dates and times stay readable
+        ("chat -1001234567890", "chat -1001234567890"),  # a group chat id is not a phone
+    ],
+)
+def test_mask_text(raw: str, masked: str) -> None:
+    assert mask_text(raw) == masked
+
+
+def test_log_lines_are_json_with_trace_id_and_masked_values() -> None:
+    out = io.StringIO()
+    configure_logging(stream=out)
+    register_secrets(["super-secret-bot-token-123"])
+    bind_trace("trace-abc", chat_id=42)
+    get_logger("t").info("sent", text="звоните +79991234567", token="super-secret-bot-token-123", nested={"p": "89991234567"})
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["trace_id"] == "trace-abc"
+    assert line["text"] == "звоните +7999****567"
+    assert line["token"] == "***"
+    assert line["nested"] == {"p": "+7999****567"}
