@@ -70,13 +70,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from dancebot.web.app import create_app
-    from dancebot.wiring import build_processor
 
     settings = load_settings()
     settings.require("redis_url", "database_url", "telegram_webhook_secret")
     _check_kb(settings)
     configure_logging()
-    app = create_app(settings, build_processor)
+    app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -96,7 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from dancebot.outbound.senders import TelegramSender
     from dancebot.outbound.service import run_worker
     from dancebot.runtime import open_runtime
-    from dancebot.wiring import worker_chores
+    from dancebot.wiring import open_conversation, worker_chores
 
     settings = load_settings()
     settings.require("redis_url", "database_url", "telegram_bot_token")
@@ -105,9 +104,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     token = settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
 
     async def main(stop: asyncio.Event) -> None:
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
             senders = {"telegram": TelegramSender(token, settings.telegram_api_base_url)}
-            await run_worker(rt, senders, stop, extra_chores=worker_chores(rt))
+            await run_worker(rt, senders, stop, extra_chores=worker_chores(rt, conversation.engine))
 
     _run_until_signal(main)
     return 0

@@ -26,6 +26,7 @@ from dancebot.outbound.worker import OutboundWorker
 from dancebot.runtime import Runtime, open_runtime
 from dancebot.storage.audit import flush_audit
 from dancebot.storage.embedded import default_state_dir, embedded_servers
+from dancebot.wiring import Conversation, open_conversation, worker_chores
 
 __all__ = ["run_chat"]
 
@@ -52,12 +53,11 @@ def _servers(settings: Settings, state_dir: Path) -> Iterator[Settings]:
 
 
 class ConsoleChat:
-    def __init__(self, rt: Runtime, sender: ConsoleSender) -> None:
-        from dancebot.wiring import build_processor
-
+    def __init__(self, rt: Runtime, conversation: Conversation, sender: ConsoleSender) -> None:
         self._rt = rt
         self._sender = sender
-        self._processor = build_processor(rt)
+        self._processor = conversation.processor
+        self._chores = worker_chores(rt, conversation.engine)
         self._worker = OutboundWorker(rt.redis, {"telegram": sender}, rt.audit)
         self._ids = itertools.count(int(time.time() * 1000) % 1_000_000_000)
 
@@ -72,6 +72,12 @@ class ConsoleChat:
         msg = telegram.parse_update(update)
         if msg is not None:
             await self._processor.process(msg)
+        await self.tick()
+
+    async def tick(self) -> None:
+        """The worker's share of a turn: due reminders and timeouts, delivery, audit rows."""
+        for chore in self._chores:
+            await chore()
         await self._worker.drain()
         await flush_audit(self._rt.redis, self._rt.db)
 
@@ -80,8 +86,8 @@ class ConsoleChat:
 
 
 async def _loop(settings: Settings, fresh: bool) -> None:
-    async with open_runtime(settings) as rt:
-        chat = ConsoleChat(rt, ConsoleSender())
+    async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
+        chat = ConsoleChat(rt, conversation, ConsoleSender())
         if fresh:
             await chat.reset()
         print(BANNER)

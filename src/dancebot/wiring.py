@@ -1,4 +1,4 @@
-"""Composition root: which conversation, admin handler and worker chores a process runs.
+"""Composition root: the CRM, the engine, the inbound processor and the worker chores of a process.
 
 The web app, the worker and `dancebot chat` all build their pieces here, so the console runs exactly
 the pipeline that serves Telegram.
@@ -6,19 +6,51 @@ the pipeline that serves Telegram.
 
 from __future__ import annotations
 
-from dancebot.conversation.service import ConversationService
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from dancebot.conversation.engine import Engine
 from dancebot.conversation.handoff import AdminCommands
 from dancebot.conversation.inbound import InboundProcessor
+from dancebot.conversation.sweeps import sweep_sessions
+from dancebot.crm.factory import build_impulse_client, tool_call_recorder
+from dancebot.crm.fake import FakeImpulse
+from dancebot.crm.service import CRMService
+from dancebot.outbound import reminders
 from dancebot.outbound.service import Chore
 from dancebot.runtime import Runtime
 
-__all__ = ["build_processor", "worker_chores"]
+__all__ = ["Conversation", "open_conversation", "worker_chores"]
 
 
-def build_processor(rt: Runtime) -> InboundProcessor:
-    return InboundProcessor(rt, ConversationService(rt), AdminCommands(rt))
+@dataclass
+class Conversation:
+    crm: CRMService
+    engine: Engine
+    processor: InboundProcessor
+    fake_crm: FakeImpulse | None  # the in-process fake Impulse when no real CRM is configured
 
 
-def worker_chores(rt: Runtime) -> list[Chore]:
-    return []
+@contextlib.asynccontextmanager
+async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
+    client, fake, http = build_impulse_client(
+        rt.settings, on_call=tool_call_recorder(rt.audit), tz=rt.tz, today=rt.now().date()
+    )
+    try:
+        crm = CRMService(rt, client)
+        engine = Engine(rt, crm)
+        processor = InboundProcessor(rt, engine, AdminCommands(rt, engine))
+        yield Conversation(crm, engine, processor, fake)
+    finally:
+        await http.aclose()
+
+
+def worker_chores(rt: Runtime, engine: Engine) -> list[Chore]:
+    async def due_reminders() -> None:
+        await reminders.send_due(rt)
+
+    async def timeouts() -> None:
+        await sweep_sessions(rt, engine)
+
+    return [due_reminders, timeouts]

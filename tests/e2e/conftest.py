@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
+from dancebot.crm.fake import FakeImpulse, create_fake_impulse
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
-from tests.e2e.stack import Stack, run_stack
+from tests.e2e.stack import Stack, run_stack, serve_in_thread
 
 CRM_KEY = "impulse-demo-key-7c1e"
 _chat_ids = itertools.count(5_000_001)
@@ -25,7 +26,20 @@ def fake_tg() -> Iterator[tuple[FakeTelegram, str]]:
 
 
 @pytest.fixture(scope="session")
-def stack(servers: Servers, fake_tg: tuple[FakeTelegram, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def fake_impulse() -> Iterator[tuple[FakeImpulse, str]]:
+    """The demo studio's CRM as a real HTTP server, so tests can assert exactly which reservations exist."""
+    fake = create_fake_impulse(api_key=CRM_KEY)
+    with serve_in_thread(fake.app) as url:
+        yield fake, f"{url}/api/public"
+
+
+@pytest.fixture(scope="session")
+def stack(
+    servers: Servers,
+    fake_tg: tuple[FakeTelegram, str],
+    fake_impulse: tuple[FakeImpulse, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
     env = {
         "REDIS_URL": servers.redis_url,
         "DATABASE_URL": servers.database_url,
@@ -34,8 +48,8 @@ def stack(servers: Servers, fake_tg: tuple[FakeTelegram, str], tmp_path_factory:
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "TELEGRAM_API_BASE_URL": fake_tg[1],
         "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
-        "TEST_MODE": "true",
         "IMPULSE_API_KEY": CRM_KEY,
+        "IMPULSE_BASE_URL": fake_impulse[1],
     }
     with run_stack(env, tmp_path_factory.mktemp("stack-logs")) as running:
         yield running
@@ -54,3 +68,8 @@ def chat_id() -> int:
 @pytest.fixture
 def log_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def crm(fake_impulse: tuple[FakeImpulse, str]) -> FakeImpulse:
+    return fake_impulse[0]

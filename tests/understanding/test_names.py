@@ -69,6 +69,7 @@ def test_a_mother_introducing_herself_is_not_booking_someone_else() -> None:
         ("Милана", "Милана"),
         ("Дима", "Дима"),
         ("Anna", "Anna"),
+        ("Анна-Мария", "Анна-Мария"),
     ],
 )
 def test_a_bare_name_counts_when_the_bot_asked(text: str, name: str, stop: frozenset[str]) -> None:

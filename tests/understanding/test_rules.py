@@ -6,6 +6,8 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dancebot.kb import KnowledgeBase
 from dancebot.understanding.intents import Intent
@@ -111,6 +113,17 @@ def test_cancelling_a_booking_acts_instead_of_quoting_the_cancel_faq(kb: Knowled
     assert u.time is not None and u.time.dates == frozenset({FRIDAY})
 
 
+def test_a_complaint_goes_to_the_admin_without_an_faq_answer(kb: KnowledgeBase) -> None:
+    u = read("у меня претензия по поводу оплаты", kb)
+    assert u.intent == Intent.ADMIN and u.faq is None
+
+
+def test_who_teaches_a_style_is_a_question_not_a_schedule_request(kb: KnowledgeBase) -> None:
+    u = read("кто ведет контемп?", kb)
+    assert u.intent == Intent.INFO and not u.has(Intent.SCHEDULE)
+    assert [s.id for s in u.styles] == ["contemporary"]
+
+
 def test_phone_digits_are_not_read_as_a_date_or_time(kb: KnowledgeBase) -> None:
     u = read("89141234567", kb, "COLLECTING_CONTACT")
     assert u.phone is not None and u.phone.valid
@@ -165,3 +178,10 @@ def test_intent_in_context_of_the_whole_message(text: str, intent: Intent, kb: K
 
 def test_the_morphology_analyser_is_built_once() -> None:
     assert morph() is morph()
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=80), state=st.sampled_from([None, "IDLE", "COLLECTING_CONTACT", "CONFIRM_BOOKING"]))
+def test_any_text_is_read_without_raising(text: str, state: str | None, kb: KnowledgeBase) -> None:
+    u = read(text, kb, state)
+    assert u.intents and 0.0 <= u.intents[0].confidence <= 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,6 +211,44 @@ def test_two_days_named_are_alternatives() -> None:
     assert parse("завтра или в пятницу").dates == frozenset({d(12, 3), d(12, 4)})
 
 
+def test_day_number_falls_in_the_month_named_elsewhere() -> None:
+    assert parse("в январе 10 числа").dates == frozenset({d(1, 10, 2027)})
+    assert parse("в феврале 30-го").rejected == ("bad_date",)
+
+
+def test_date_ranges() -> None:
+    assert parse("с 7 по 13 декабря").date_range == (d(12, 7), d(12, 13))
+    assert parse("с 28.12 по 03.01").date_range == (d(12, 28), d(1, 3, 2027))
+    assert parse("в декабре").date_range == (d(12, 2), d(12, 31))  # never before today
+
+
+def test_weekday_already_past_this_week_is_rejected() -> None:
+    c = parse("на этой неделе в понедельник")
+    assert c.rejected == ("past_date",)
+    assert c.dates is None and c.date_range is None
+
+
+def test_class_slot_with_end_time_is_its_start() -> None:
+    assert parse("хочу на занятие 19:00-20:00 у насти").times == at((19, 0))
+
+
+def test_night_and_afternoon_markers() -> None:
+    assert parse("в 12 ночи").times == at((0, 0))
+    assert parse("в час дня").times == at((13, 0))
+    assert parse("в 11 вечера").times == at((23, 0))
+
+
+def test_greeting_is_not_a_part_of_day_but_the_rest_is_read() -> None:
+    assert parse("Добрый вечер, можно утром?").time_range == (time(6), time(12))
+    assert parse("на вечер").time_range == (time(17), time(23))
+
+
+def test_words_around_a_read_phrase_do_not_become_neighbours() -> None:
+    c = TimeConstraint(dates=frozenset({d(12, 7)}), weekdays=frozenset({2}))  # a Monday, "по средам"
+    assert format_constraint(c, today=NOW.date()) == "пн 7 декабря по средам"
+    assert parse(format_constraint(c)) == c  # not "с пн по ср"
+
+
 def test_full_date_is_never_a_time() -> None:
     c = parse("15.12.2026")
     assert c.dates == frozenset({d(12, 15)})
@@ -298,10 +336,9 @@ def test_beyond_lookahead_is_returned_and_flagged() -> None:
 
 
 def test_today_is_taken_in_nows_timezone() -> None:
-    just_after_midnight = datetime(2026, 12, 3, 0, 30, tzinfo=VLAD)  # still Dec 2 in UTC
-    assert parse("сегодня", just_after_midnight).dates == frozenset({d(12, 3)})
-    utc_now = datetime(2026, 12, 2, 15, 30, tzinfo=timezone.utc)  # Dec 3 01:30 in Vladivostok
-    assert parse("сегодня", utc_now.astimezone(VLAD)).dates == frozenset({d(12, 3)})
+    instant = datetime(2026, 12, 3, 0, 30, tzinfo=VLAD)  # 14:30 on Dec 2 in UTC
+    assert parse("сегодня", instant).dates == frozenset({d(12, 3)})
+    assert parse("сегодня", instant.astimezone(UTC)).dates == frozenset({d(12, 2)})
 
 
 def test_matches_checks_every_part() -> None:

@@ -44,9 +44,23 @@ def _fmt(template: str, *strategies: st.SearchStrategy[object]) -> st.SearchStra
 
 
 day_phrases = st.one_of(
-    st.sampled_from(["сегодня", "завтра", "послезавтра", "на выходных", "на этой неделе", "на следующей неделе",
-                     "через неделю", "на следующих выходных", "today", "tomorrow", "next week", "this weekend",
-                     "по будням"]),
+    st.sampled_from(
+        [
+            "сегодня",
+            "завтра",
+            "послезавтра",
+            "на выходных",
+            "на этой неделе",
+            "на следующей неделе",
+            "через неделю",
+            "на следующих выходных",
+            "today",
+            "tomorrow",
+            "next week",
+            "this weekend",
+            "по будням",
+        ]
+    ),
     _fmt("в {}", st.sampled_from(WEEKDAY_ACC)),
     _fmt("в эту {}", st.sampled_from(WEEKDAY_ACC[2:3] + WEEKDAY_ACC[4:6])),
     _fmt("в следующий {}", st.sampled_from(WEEKDAY_ACC[0:2] + WEEKDAY_ACC[3:4])),
@@ -71,8 +85,19 @@ day_phrases = st.one_of(
     _fmt("in {} days", st.integers(min_value=1, max_value=20)),
 )
 time_phrases = st.one_of(
-    st.sampled_from(["утром", "днём", "вечером", "после работы", "в полвосьмого", "в полдень",
-                     "in the evening", "in the morning", "after work"]),
+    st.sampled_from(
+        [
+            "утром",
+            "днём",
+            "вечером",
+            "после работы",
+            "в полвосьмого",
+            "в полдень",
+            "in the evening",
+            "in the morning",
+            "after work",
+        ]
+    ),
     _fmt("в {}", hours),
     _fmt("к {}", hours),
     _fmt("на {}", hours),
@@ -89,10 +114,27 @@ time_phrases = st.one_of(
     _fmt("at {}pm", st.integers(min_value=1, max_value=12)),
     _fmt("at {}:{:02d}", hours, minutes),
 )
-chatter = st.sampled_from(["", "хилс", "запишите меня", "у насти", "на гоголя", "пожалуйста", "можно?",
-                           "нет,", "ок", "на 2 занятия", "нас 3 человека", "700 р", "+7 914 123-45-67"])
-phrases = st.tuples(chatter, st.one_of(st.just(""), day_phrases), st.one_of(st.just(""), time_phrases),
-                    chatter).map(lambda parts: " ".join(p for p in parts if p))  # fmt: skip
+chatter = st.sampled_from(
+    [
+        "",
+        "хилс",
+        "запишите меня",
+        "у насти",
+        "на гоголя",
+        "пожалуйста",
+        "можно?",
+        "нет,",
+        "ок",
+        "на 2 занятия",
+        "нас 3 человека",
+        "700 р",
+        "+7 914 123-45-67",
+    ]
+)
+joiners = st.sampled_from([" ", " или ", ", ", " и "])
+day_parts = st.tuples(st.lists(day_phrases, max_size=2), joiners).map(lambda p: p[1].join(p[0]))
+time_parts = st.tuples(st.lists(time_phrases, max_size=2), joiners).map(lambda p: p[1].join(p[0]))
+phrases = st.tuples(chatter, day_parts, time_parts, chatter).map(lambda parts: " ".join(p for p in parts if p))
 
 
 def assert_invariants(c: TimeConstraint, now: datetime, lookahead: int) -> None:

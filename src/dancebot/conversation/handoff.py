@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import re
 
+from typing import TYPE_CHECKING
+
 from dancebot.channels.message import UnifiedMessage
+from dancebot.conversation.fsm import Event, State
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
+
+if TYPE_CHECKING:
+    from dancebot.conversation.engine import Engine
 
 __all__ = ["AdminCommands", "parse_client_handle"]
 
@@ -30,8 +36,9 @@ def parse_client_handle(handle: str) -> tuple[str, int] | None:
 
 
 class AdminCommands:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, engine: Engine) -> None:
         self._rt = rt
+        self._engine = engine
 
     def _to_admin(self, msg: UnifiedMessage, text: str) -> OutboundJob:
         return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id, purpose="admin")
@@ -48,24 +55,19 @@ class AdminCommands:
         channel, chat_id = target
         if not await self._rt.redis.exists(keys.session(channel, chat_id)):
             return [self._to_admin(msg, f"Нет диалога с {handle}. " + usage)]
-        session = await self._rt.sessions.load(channel, chat_id)
-        lang = session.language or self._rt.kb.tone.language
-        prefix = "Администратор" if lang == "ru" else "Administrator"
-        if command == "reply":
-            session.enter("ADMIN_RESPONDING")
-            text = f"{prefix}: {body}"
-            confirm = f"Отправлено клиенту {handle} ✅"
-        else:
-            session.enter("IDLE")
-            session.slots.clear()
-            session.pending.clear()
-            text = (
-                "Администратор завершил диалог. Если что-то понадобится — пишите 😊"
-                if lang == "ru"
-                else ("The administrator has closed the conversation. Write any time 😊")
-            )
-            confirm = f"Диалог с {handle} закрыт."
-        await self._rt.sessions.save(session)
-        client_job = OutboundJob(chat_id=chat_id, channel=channel, text=text, trace_id=msg.trace_id,  # type: ignore[arg-type]
-                                 purpose="relay", state=session.state)  # fmt: skip
-        return [client_job, self._to_admin(msg, confirm)]
+        async with self._rt.redis.lock(keys.lock(channel, chat_id), timeout=30, blocking_timeout=30, sleep=0.02):
+            session = await self._rt.sessions.load(channel, chat_id)
+            if command == "reply":
+                if session.state not in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING):
+                    session.slots.clear()
+                    session.pending.clear()
+                    session.enter(State.HANDOFF_TO_ADMIN)  # the admin takes over whatever was going on
+                event, confirm = Event.ADMIN_REPLY, f"Отправлено клиенту {handle} ✅"
+            else:
+                event, confirm = Event.ADMIN_CLOSE, f"Диалог с {handle} закрыт."
+                if session.state not in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING):
+                    session.enter(State.ADMIN_RESPONDING)
+            jobs = await self._engine.system_event(session, event, trace_id=msg.trace_id, admin_text=body)
+            await self._rt.sessions.save(session)
+        relayed = [j.model_copy(update={"purpose": "relay"}) for j in jobs if j.chat_id == chat_id]
+        return [*relayed, *(j for j in jobs if j.chat_id != chat_id), self._to_admin(msg, confirm)]

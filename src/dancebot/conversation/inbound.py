@@ -23,7 +23,7 @@ from dancebot.storage import keys
 __all__ = ["InboundProcessor"]
 
 log = get_logger(__name__)
-LOCK_TTL = 30
+LOCK_TTL = 60  # a booking turn may take 30 s at the CRM plus a schedule read
 
 
 class ConversationHandler(Protocol):
@@ -72,23 +72,38 @@ class InboundProcessor:
                              trace_id=msg.trace_id, channel=msg.channel)],
                 state=None, audit=False,
             )  # fmt: skip
+        buffer_key = keys.buffer(msg.channel, msg.chat_id)
+        peek = await self._rt.sessions.load(msg.channel, msg.chat_id)
+        buffered = peek.state == "BOOKING_IN_PROGRESS"
+        if buffered:  # processed in order once the booking is over (SPEC §5)
+            await self._rt.redis.rpush(buffer_key, msg.model_dump_json())
+            await self._rt.redis.expire(buffer_key, 24 * 3600)
+            log.info("inbound.buffered")
         lock = self._rt.redis.lock(
-            keys.lock(msg.channel, msg.chat_id), timeout=LOCK_TTL, blocking_timeout=LOCK_TTL, sleep=0.02
+            keys.lock(msg.channel, msg.chat_id), timeout=LOCK_TTL, blocking_timeout=LOCK_TTL * 2, sleep=0.02
         )
         async with lock:
-            session = await self._rt.sessions.load(msg.channel, msg.chat_id)
-            await self._rt.audit.message(
-                trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
-                text=msg.text or msg.callback_data or msg.contact_phone, message_id=msg.message_id,
-                message_type=msg.message_type, state=session.state, is_edit=msg.is_edit,
-            )  # fmt: skip
-            if msg.is_textual:
-                jobs = await self._conversation.handle(msg, session)
-            else:
-                lang = session.language or self._rt.kb.tone.language
-                jobs = [self.reply(msg, self._rt.catalogue.text("text_only", lang))]
-            await self._rt.sessions.save(session)
-            await self._send(jobs, state=session.state)
+            if not buffered:
+                await self._turn(msg)
+            while raw := await self._rt.redis.lpop(buffer_key):
+                waiting = UnifiedMessage.model_validate_json(raw)
+                bind_trace(waiting.trace_id, channel=waiting.channel, chat_id=waiting.chat_id)
+                await self._turn(waiting)
+
+    async def _turn(self, msg: UnifiedMessage) -> None:
+        session = await self._rt.sessions.load(msg.channel, msg.chat_id)
+        await self._rt.audit.message(
+            trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
+            text=msg.text or msg.callback_data or msg.contact_phone, message_id=msg.message_id,
+            message_type=msg.message_type, state=session.state, is_edit=msg.is_edit,
+        )  # fmt: skip
+        if msg.is_textual:
+            jobs = await self._conversation.handle(msg, session)
+        else:
+            lang = session.language or self._rt.kb.tone.language
+            jobs = [self.reply(msg, self._rt.catalogue.text("text_only", lang))]
+        await self._rt.sessions.save(session)
+        await self._send(jobs, state=session.state)
 
     async def _send(self, jobs: list[OutboundJob], *, state: str | None, audit: bool = True) -> None:
         await enqueue(self._rt.redis, *jobs)

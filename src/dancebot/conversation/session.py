@@ -32,12 +32,13 @@ class Session(BaseModel):
     reprompts: dict[str, int] = Field(default_factory=dict)
     pending: dict[str, Any] = Field(default_factory=dict)  # options offered, the last question, etc.
     history: list[str] = Field(default_factory=list)  # last client messages, for the admin's context
-    reprompted_confirm: bool = False
+    reprompted_confirm: bool = False  # the one timeout reminder of this state was sent
 
     def enter(self, state: str) -> None:
         if state != self.state:
             self.state = state
             self.state_since = time.time()
+            self.reprompted_confirm = False
 
     def remember(self, text: str, limit: int = 6) -> None:
         self.history = [*self.history, text][-limit:]

@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.models import Client, Group, ScheduleTemplate, Teacher, normalize_phone
@@ -83,8 +84,8 @@ class CRMCache:
         if built is not None and not await self._redis.set(_INDEX_REFRESH, 1, nx=True, ex=INDEX_REFRESH_S):
             return None  # the index was rebuilt less than a minute ago: the phone is really unknown
         async with self._lock(_INDEX):
-            raw = await self._redis.hget(_INDEX, wanted)
-            if raw is None:
+            raw, built_now = await self._redis.hmget(_INDEX, [wanted, _BUILT])
+            if raw is None and built_now == built:  # nobody rebuilt it while this task waited
                 raw = (await self._rebuild_index()).get(wanted)
         return _client_from(raw) if raw is not None else None
 
@@ -98,9 +99,7 @@ class CRMCache:
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
-    async def _cached(
-        self, key: str, ttl: int, model: type[M], fetch: Callable[[], Awaitable[list[M]]]
-    ) -> list[M]:
+    async def _cached(self, key: str, ttl: int, model: type[M], fetch: Callable[[], Awaitable[list[M]]]) -> list[M]:
         if (items := await self._read(key, model)) is not None:
             return items
         async with self._lock(key):
@@ -136,7 +135,9 @@ class CRMCache:
                 index.setdefault(phone, _client_json(client))
         pipe = self._redis.pipeline(transaction=True)
         pipe.delete(_INDEX)
-        pipe.hset(_INDEX, mapping={**index, _BUILT: str(time.time())})
+        fields: dict[FieldT, EncodableT] = {_BUILT: str(time.time())}
+        fields.update((phone, raw) for phone, raw in index.items())
+        pipe.hset(_INDEX, mapping=fields)
         pipe.expire(_INDEX, INDEX_TTL)
         pipe.set(_INDEX_REFRESH, 1, ex=INDEX_REFRESH_S)
         await pipe.execute()

@@ -28,6 +28,7 @@ __all__ = ["HEALTH_TTL", "BookedClass", "CRMService", "HealthStatus", "sticker_c
 HEALTH_TTL = 10
 HealthStatus = Literal["ok", "down", "auth_error"]
 _HEALTH = keys.cache("crm_health")
+_HEALTH_VALUES: dict[str, HealthStatus] = {"ok": "ok", "down": "down", "auth_error": "auth_error"}
 
 
 class BookedClass(BaseModel):
@@ -153,11 +154,20 @@ class CRMService:
             raise ValueError(f"at most {self._rt.kb.booking.max_serial} classes in a series")
         results: list[BookingResult] = []
         for occurrence in occurrences:
-            options = {"occurrence": occurrence, "phone_e164": phone_e164, "channel": channel, "chat_id": chat_id}
             if results and results[-1].status in ("unavailable", "unknown"):
-                results.append(await self._flow.skip(**options, trace_id=trace_id))
+                result = await self._flow.skip(
+                    occurrence=occurrence, phone_e164=phone_e164, channel=channel, chat_id=chat_id, trace_id=trace_id
+                )
             else:
-                results.append(await self._flow.book(**options, name=name, trace_id=trace_id))
+                result = await self.book(
+                    occurrence=occurrence,
+                    name=name,
+                    phone_e164=phone_e164,
+                    channel=channel,
+                    chat_id=chat_id,
+                    trace_id=trace_id,
+                )
+            results.append(result)
         return results
 
     async def client_bookings(self, phone_e164: str, now: dt.datetime | None = None) -> list[BookedClass]:
@@ -193,12 +203,12 @@ class CRMService:
     # ---- health ---------------------------------------------------------------------------------
 
     async def health(self) -> HealthStatus:
-        """"ok" / "down" / "auth_error", cached for `HEALTH_TTL` seconds so /health stays cheap."""
+        """ "ok" / "down" / "auth_error", cached for `HEALTH_TTL` seconds so /health stays cheap."""
         cached = await self._rt.redis.get(_HEALTH)
-        if cached in (b"ok", b"down", b"auth_error"):
-            return cached.decode()  # type: ignore[no-any-return]
+        if isinstance(cached, bytes) and (known := _HEALTH_VALUES.get(cached.decode())) is not None:
+            return known
         result = await self._client.health_check()
-        status: HealthStatus = "ok" if result.status == "ok" else "auth_error" if result.status == "auth_error" else "down"
+        status = _HEALTH_VALUES.get(result.status, "down")
         await self._rt.redis.set(_HEALTH, status, ex=HEALTH_TTL)
         return status
 
@@ -214,30 +224,16 @@ def _is_future(reservation: Reservation, now_local: dt.datetime) -> bool:
 
 def _booked_class(reservation: Reservation, occurrence: Occurrence | None) -> BookedClass:
     """Joined with its occurrence when the template still runs that day, else from the reservation alone."""
-    common = {
-        "reservation_id": reservation.id,
-        "occurrence_id": reservation.occurrence_id,
-        "schedule_id": reservation.schedule_id,
-        "date": reservation.day,
-    }
-    if occurrence is None:
-        return BookedClass(
-            **common,
-            start=reservation.start,
-            end=None,
-            group_name=reservation.group_name,
-            style_name="",
-            teacher_name="",
-            branch_crm_id=None,
-            hall_name="",
-        )
     return BookedClass(
-        **common,
-        start=occurrence.start,
-        end=occurrence.end,
-        group_name=occurrence.group_name,
-        style_name=occurrence.style_name,
-        teacher_name=occurrence.teacher_name,
-        branch_crm_id=occurrence.branch_crm_id,
-        hall_name=occurrence.hall_name,
+        reservation_id=reservation.id,
+        occurrence_id=reservation.occurrence_id,
+        schedule_id=reservation.schedule_id,
+        date=reservation.day,
+        start=occurrence.start if occurrence else reservation.start,
+        end=occurrence.end if occurrence else None,
+        group_name=occurrence.group_name if occurrence else reservation.group_name,
+        style_name=occurrence.style_name if occurrence else "",
+        teacher_name=occurrence.teacher_name if occurrence else "",
+        branch_crm_id=occurrence.branch_crm_id if occurrence else None,
+        hall_name=occurrence.hall_name if occurrence else "",
     )

@@ -57,8 +57,10 @@ _CASE_ENDINGS = frozenset(
 ) | {""}  # fmt: skip
 # A branch word that means something else after these ("торговый центр" is not the Центр branch).
 _NOT_AFTER = frozenset({"торговый", "торговом", "торгового", "тц", "бизнес", "развлекательный"})
-_ASK_CUES = frozenset({"есть", "ли", "учите", "преподаете", "ведете", "занятия", "направление"})
-_SKIP_AFTER_CUE = frozenset({"ли", "у", "вас", "еще", "тоже", "а", "и", "по", "на", "танец", "танцы"})
+_ASK_CUES = frozenset({"есть", "ли", "учите", "преподаете", "ведете", "на", "по"})
+_WANT_CUES = frozenset({"хотеть", "записаться", "записать"})
+_DANCE_CONTEXT = frozenset({"танец", "танцевать", "направление", "стиль", "занятие", "группа", "урок"})
+_SKIP_AFTER_CUE = frozenset({"ли", "у", "вас", "еще", "тоже", "а", "и", "по", "на", "занятия", "танец", "танцы"})
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,14 @@ StyleMatch = TeacherMatch = BranchMatch = EntityMatch
 class _Term:
     entity_id: str
     tokens: tuple[str, ...]
+    lemmas: tuple[str, ...]
+    key: str  # the words run together: "хип хоп" → "хипхоп"
+    key_lemma: str
 
-    @property
-    def key(self) -> str:
-        return "".join(self.tokens)
+    @classmethod
+    def of(cls, entity_id: str, tokens: tuple[str, ...]) -> _Term:
+        key = "".join(tokens)
+        return cls(entity_id, tokens, tuple(lemma(t) for t in tokens), key, lemma(key))
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,13 @@ class _Index:
     branches: tuple[_Term, ...]
     lexicon: tuple[_Term, ...]
 
+    def words(self, *, teachers: bool) -> frozenset[str]:
+        groups = [self.styles, self.branches, self.lexicon, *([self.teachers] if teachers else [])]
+        words = {t for group in groups for term in group for t in term.tokens if len(t) > 2}
+        return frozenset(words | {lemma(w) for w in words})
 
-_INDEXES: dict[int, _Index] = {}
+
+_INDEXES: dict[int, tuple[_Index, frozenset[str], frozenset[str]]] = {}
 
 
 def _terms(pairs: Iterable[tuple[str, str]]) -> tuple[_Term, ...]:
@@ -108,20 +119,25 @@ def _terms(pairs: Iterable[tuple[str, str]]) -> tuple[_Term, ...]:
     for entity_id, phrase in pairs:
         tokens = tuple(tokenize(phrase))
         if tokens:
-            seen.setdefault((entity_id, tokens), _Term(entity_id, tokens))
+            seen.setdefault((entity_id, tokens), _Term.of(entity_id, tokens))
     return tuple(seen.values())
 
 
 def _index(kb: KnowledgeBase) -> _Index:
-    """Terms of one KB, built once per KB object and dropped with it."""
+    return _cached(kb)[0]
+
+
+def _cached(kb: KnowledgeBase) -> tuple[_Index, frozenset[str], frozenset[str]]:
+    """Terms and vocabularies of one KB, built once per KB object and dropped with it."""
     cached = _INDEXES.get(id(kb))
     if cached is None:
-        cached = _Index(
+        index = _Index(
             styles=_terms((s.id, p) for s in kb.services for p in (s.name, *s.aliases)),
             teachers=_terms((t.id, p) for t in kb.teachers for p in (t.name, *t.aliases)),
             branches=_terms((b.id, p) for b in kb.studio.branches for p in (b.name, *b.aliases)),
             lexicon=_lexicon_terms(),
         )
+        cached = (index, index.words(teachers=False), index.words(teachers=True))
         _INDEXES[id(kb)] = cached
         weakref.finalize(kb, _INDEXES.pop, id(kb), None)
     return cached
@@ -166,17 +182,22 @@ def unknown_style_mention(text: str, kb: KnowledgeBase) -> str | None:
         return max(foreign, key=lambda s: (s.end - s.start, -s.start)).entity_id
     if known:
         return None
-    for other in (index.teachers, index.branches):
-        taken |= {i for s in _match(doc, other, mode="name", fuzzy=False) for i in range(s.start, s.end)}
+    for spans in (
+        _match(doc, index.teachers, mode="name", fuzzy=False),
+        _match(doc, index.branches, mode="word", fuzzy=False),
+    ):
+        taken |= {i for s in spans for i in range(s.start, s.end)}
     return _asked_unknown_word(doc, taken)
 
 
 def _asked_unknown_word(doc: Doc, taken: set[int]) -> str | None:
-    """The word after "есть (ли у вас)…" or "хочу на…" that no dictionary knows ("есть кизомба?")."""
+    """A word no dictionary knows, asked for as a class: "хочу на лимбоданс", "есть ли у вас занятия
+    по лимбодансу?". Without a booking wish or dance words ("есть вайфай?") nothing is reported."""
+    if doc.forms.isdisjoint(_WANT_CUES) and doc.forms.isdisjoint(_DANCE_CONTEXT):
+        return None
     tokens = doc.tokens
-    wants = "хотеть" in doc.lemma_set or "записаться" in doc.lemma_set
     for i, token in enumerate(tokens):
-        if token not in _ASK_CUES and not (wants and token == "на"):
+        if token not in _ASK_CUES:
             continue
         j = i + 1
         while j < len(tokens) and tokens[j] in _SKIP_AFTER_CUE:
@@ -186,7 +207,7 @@ def _asked_unknown_word(doc: Doc, taken: set[int]) -> str | None:
         candidate = tokens[j]
         if is_cyrillic(candidate) and len(candidate) >= 4 and not is_known_word(candidate):
             if not is_gibberish_word(candidate):
-                return candidate
+                return lemma(candidate)
     return None
 
 
@@ -221,10 +242,8 @@ def kb_words(kb: KnowledgeBase, *, teachers: bool = False) -> frozenset[str]:
     These are never a client's name ("хилс" is not a name even when asked); with `teachers`, the
     teachers' names too — for telling studio words from gibberish, not for names.
     """
-    index = _index(kb)
-    groups = [index.styles, index.branches, index.lexicon, *([index.teachers] if teachers else [])]
-    words = {t for group in groups for term in group for t in term.tokens if len(t) > 2}
-    return frozenset(words | {lemma(w) for w in words})
+    _, words, with_teachers = _cached(kb)
+    return with_teachers if teachers else words
 
 
 def _best(doc: Doc, spans: Iterable[_Span]) -> list[EntityMatch]:
@@ -240,41 +259,51 @@ def _best(doc: Doc, spans: Iterable[_Span]) -> list[EntityMatch]:
 
 def _match(doc: Doc, terms: Iterable[_Term], *, mode: Mode, fuzzy: bool) -> Iterator[_Span]:
     tokens = doc.tokens
+    runs, run_lemmas = _runs(tokens)
     for term in terms:
         size = len(term.tokens)
         for start in range(len(tokens) - size + 1):
             window = tokens[start : start + size]
             if window == term.tokens:
                 yield _Span(term.entity_id, EXACT, start, start + size)
-            elif all(_same_word(t, w, mode) for t, w in zip(window, term.tokens, strict=True)):
+            elif all(_same_word(t, term, j, mode) for j, t in enumerate(window)):
                 yield _Span(term.entity_id, INFLECTED, start, start + size)
-        yield from _joined(tokens, term)
+        # Words run together or split differently: "хип хопом", "хипхопом", "hip hop" → "hiphop".
+        for start, end in (*runs.get(term.key, ()), *run_lemmas.get(term.key_lemma, ())):
+            if not (size == 1 and end - start == 1):  # one word against one word: done above
+                yield _Span(term.entity_id, JOINED, start, end)
         if fuzzy:
             yield from _fuzzy(tokens, term, mode)
 
 
-def _same_word(token: str, word: str, mode: Mode) -> bool:
-    """`token` is `word` inflected: "сальсу"/"сальса", "насте"/"настя", "димоном"/"димон"."""
+def _same_word(token: str, term: _Term, j: int, mode: Mode) -> bool:
+    """`token` is the term's j-th word inflected: "сальсу"/"сальса", "насте"/"настя", "димоном"."""
+    word = term.tokens[j]
     if token == word:
         return True
     if mode == "word":
-        return lemma(word) in lemma_forms(token)
+        return term.lemmas[j] in lemma_forms(token)
     if name_forms(token) & (name_forms(word) or {word}):
         return True
     stem = word[:-1] if word[-1] in "аяьйо" else word
     return len(stem) >= 3 and token.startswith(stem) and token[len(stem) :] in _CASE_ENDINGS
 
 
-def _joined(tokens: tuple[str, ...], term: _Term) -> Iterator[_Span]:
-    """Words run together or split differently: "хип хопом", "хипхопом", "hip hop" → "hiphop"."""
-    key = term.key
+Runs = dict[str, list[tuple[int, int]]]
+
+
+@lru_cache(maxsize=512)
+def _runs(tokens: tuple[str, ...]) -> tuple[Runs, Runs]:
+    """Where each run of 1–3 words, written together, occurs — as typed and lemmatised."""
+    runs: Runs = {}
+    run_lemmas: Runs = {}
     for size in range(1, MAX_WINDOW + 1):
-        if size == len(term.tokens) == 1:
-            continue  # a single word against a single word is _same_word's job
         for start in range(len(tokens) - size + 1):
             joined = "".join(tokens[start : start + size])
-            if joined == key or (is_cyrillic(joined) and lemma(joined) == lemma(key)):
-                yield _Span(term.entity_id, JOINED, start, start + size)
+            runs.setdefault(joined, []).append((start, start + size))
+            if is_cyrillic(joined):
+                run_lemmas.setdefault(lemma(joined), []).append((start, start + size))
+    return runs, run_lemmas
 
 
 def _fuzzy(tokens: tuple[str, ...], term: _Term, mode: Mode) -> Iterator[_Span]:

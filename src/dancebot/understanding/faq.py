@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
 
 from dancebot.kb.schema import KnowledgeBase, Subscription
-from dancebot.understanding.text import analyse, lemma, lemma_forms, tokenize
+from dancebot.understanding.text import analyse, lemma, tokenize
 
 __all__ = ["FaqHit", "match_faq", "price_answer"]
 
@@ -46,11 +47,11 @@ def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
     doc = analyse(text)
     if not doc.tokens:
         return None
-    forms = frozenset().union(*(lemma_forms(t) for t in doc.tokens))
+    forms = doc.forms
     content = {lemma(t) for t in doc.tokens} - _STOP_LEMMAS
     best: FaqHit | None = None
     for index, entry in enumerate(kb.faq):
-        keywords = {tuple(lemma(t) for t in tokenize(k)) for k in entry.keywords} - {()}
+        keywords = {_phrase_lemmas(k) for k in entry.keywords} - {()}
         hits = sum(1 for words in keywords if all(w in forms for w in words))
         question = _content_lemmas(entry.q)
         overlap = len(question & content) / len(question) if question else 0.0
@@ -64,8 +65,13 @@ def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
     return best
 
 
-def _content_lemmas(text: str) -> set[str]:
-    return {lemma(t) for t in tokenize(text)} - _STOP_LEMMAS
+@lru_cache(maxsize=4096)
+def _phrase_lemmas(text: str) -> tuple[str, ...]:
+    return tuple(lemma(t) for t in tokenize(text))
+
+
+def _content_lemmas(text: str) -> frozenset[str]:
+    return frozenset(_phrase_lemmas(text)) - _STOP_LEMMAS
 
 
 _PRICE_TEXTS = {

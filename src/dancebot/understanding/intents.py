@@ -15,6 +15,7 @@ told apart here, not in the engine:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,7 +28,6 @@ from dancebot.understanding.text import (
     is_gibberish_word,
     is_known_word,
     lemma,
-    lemma_forms,
     tokenize,
 )
 
@@ -65,8 +65,8 @@ _PRIORITY = list(Intent)
 _COURTESY = frozenset({Intent.GREETING, Intent.THANKS})
 
 _BOOK_VERBS = frozenset(
-    "записаться записать записывать записываться забронировать бронировать бронь book booking "
-    "enroll enrol signup reserve".split()
+    "записаться записать записывать записываться забронировать бронировать бронь book enroll enrol "
+    "signup reserve".split()
 )
 _COME_VERBS = frozenset(
     "прийти приходить пойти сходить попасть попробовать заниматься позаниматься потанцевать ходить "
@@ -99,7 +99,7 @@ _THANKS = frozenset("спасибо благодарить спс пасиб б�
 _HUMANS = frozenset("администратор админ менеджер оператор human manager operator admin".split())
 _CALL_VERBS = frozenset("позвать звать соединить связать нужный нужен переключить живой talk speak call".split())
 _INFO_WORDS = frozenset(
-    "где адрес находиться добраться доехать парковка душ раздевалка взять одежда форма обувь возраст "
+    "где адрес находиться добраться доехать проехать дойти парковка душ раздевалка взять одежда форма обувь возраст "
     "преподаватель тренер педагог вести направление стиль опыт новичок сертификат оплата оплатить "
     "карта пробный where address parking wear bring teacher styles".split()
 )
@@ -114,19 +114,18 @@ class _Msg:
     def has(self, words: Collection[str]) -> bool:
         return not self.forms.isdisjoint(words)
 
-    def follows(self, first: Collection[str], second: Collection[str]) -> bool:
-        """A token from `first` immediately followed by one whose lemma is in `second`."""
-        pairs = zip(self.tokens, self.lemmas[1:], strict=False)
-        return any(a in first and b in second for a, b in pairs)
+    def follows(self, first: Collection[str], second: AbstractSet[str], *, within: int = 1) -> bool:
+        """A token from `first` followed, at most `within` words later, by a lemma from `second`."""
+        return any(
+            token in first and not second.isdisjoint(self.lemmas[i + 1 : i + 1 + within])
+            for i, token in enumerate(self.tokens)
+        )
 
 
 def _message(text: str) -> _Msg:
     doc = analyse(text)
-    forms: set[str] = set()
-    for token in doc.tokens:
-        forms |= lemma_forms(token)
-        forms |= _typo_fix(token)
-    return _Msg(tokens=doc.tokens, lemmas=doc.lemmas, forms=frozenset(forms))
+    typos = frozenset().union(*(_typo_fix(t) for t in doc.tokens))
+    return _Msg(tokens=doc.tokens, lemmas=doc.lemmas, forms=doc.forms | typos)
 
 
 # Cue words clients often misspell, as typed → lemma ("записатся" → "записаться").
@@ -139,8 +138,14 @@ _TYPO_TARGETS = {
 }  # fmt: skip
 
 
+# Chat spellings of cue words.
+_SLANG = {"скока": "сколько", "скоко": "сколько", "скок": "сколько", "чо": "что", "че": "что", "прив": "привет"}
+
+
 def _typo_fix(token: str) -> frozenset[str]:
     """The cue a misspelled word was meant to be, if it is one edit away (two for long words)."""
+    if token in _SLANG:
+        return frozenset({_SLANG[token]})
     if len(token) < 5 or not is_cyrillic(token) or is_known_word(token):
         return frozenset()
     allowed = 1 if len(token) < 9 else 2
@@ -174,9 +179,9 @@ def rank_intents(scores: Iterable[IntentScore]) -> list[IntentScore]:
 
 
 def _booking(msg: _Msg) -> float:
-    if msg.follows({"не"}, _BOOK_VERBS) or not _BOOKED.isdisjoint(msg.tokens):
+    if msg.follows({"не"}, _BOOK_VERBS, within=2) or not _BOOKED.isdisjoint(msg.tokens):
         return 0.0  # "не буду записываться" is leaving; "куда я записана?" asks about bookings
-    if msg.has(_BOOK_VERBS) and not msg.has({"мой", "my"} | _CANCEL_VERBS):
+    if msg.has(_BOOK_VERBS) and not msg.has(_CANCEL_VERBS):
         return STRONG
     if msg.has(_WANT) and msg.has(_COME_VERBS) and not msg.has(_WHEN):
         return GOOD
@@ -187,7 +192,7 @@ def _booking(msg: _Msg) -> float:
 
 def _serial(msg: _Msg) -> float:
     weekdays = {t for t in msg.lemmas if t in _WEEKDAYS}
-    every = msg.has({"весь", "каждый", "every", "all"}) and weekdays
+    every = msg.has({"весь", "каждый", "every", "all"}) and bool(weekdays)
     by_days = msg.follows({"по"}, _WEEKDAYS) or (len(weekdays) >= 2 and not msg.has({"или", "or"}))
     counted = any(
         a.isdigit() and 2 <= int(a) <= 20 and b in _SESSION_NOUNS
@@ -203,7 +208,7 @@ def _serial(msg: _Msg) -> float:
 def _cancel(msg: _Msg) -> float:
     if msg.has(_CANCEL_VERBS) and (msg.has(_BOOKING_NOUNS) or msg.has({"мой", "my"})):
         return STRONG
-    if msg.follows({"не"}, {"смочь", "прийти", "прийтись"}) and not msg.has({"вовремя", "время"}):
+    if msg.follows({"не"}, {"смочь", "мочь", "прийти"}) and not msg.has({"вовремя", "время"}):
         return GOOD
     if msg.has(_CANCEL_VERBS) and msg.has({"записать"}):
         return STRONG  # "отмените, я записана на пятницу"
@@ -211,7 +216,7 @@ def _cancel(msg: _Msg) -> float:
 
 
 def _abort(msg: _Msg) -> float:
-    if msg.has(_ABORT_WORDS) or msg.follows({"не"}, _BOOK_VERBS):
+    if msg.has(_ABORT_WORDS) or msg.follows({"не"}, _BOOK_VERBS, within=2):
         return STRONG
     short = [t for t in msg.tokens if t not in {"уже", "спасибо", "пока", "ладно", "тогда", "все"}]
     if short in (["не", "надо"], ["не", "хочу"], ["не", "нужно"], ["never", "mind"], ["nevermind"]):
@@ -267,7 +272,7 @@ def _price(msg: _Msg) -> float:
 
 
 def _lateness(msg: _Msg) -> float:
-    if not msg.has(_LATE | {"успевать"}):
+    if not (msg.has(_LATE) or msg.follows({"не"}, {"успевать", "успеть"})):
         return 0.0
     if msg.has(_IF) or ("будет" in msg.tokens and "что" in msg.tokens):
         return 0.0  # "что будет, если опоздаю?" is a policy question
@@ -299,6 +304,8 @@ def _info(msg: _Msg) -> float:
         return GOOD  # "что будет, если опоздаю?"
     if msg.has({"работать", "открыть", "open"}) and msg.has(_WHEN | {"сколько", "hours"}):
         return GOOD  # opening hours
+    if msg.has({"кто", "who"}) and msg.has({"вести", "преподавать", "тренер", "преподаватель", "teach", "teaches"}):
+        return GOOD  # "кто ведёт контемп?"
     return WEAK if msg.has(_INFO_WORDS) else 0.0
 
 

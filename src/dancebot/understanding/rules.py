@@ -36,7 +36,7 @@ from dancebot.understanding.intents import (
 from dancebot.understanding.names import NameResult, extract_name, relation_in
 from dancebot.understanding.phone import PhoneResult, extract_phone
 from dancebot.understanding.temporal import TimeConstraint, parse_temporal
-from dancebot.understanding.text import analyse, is_known_word, lemma_forms
+from dancebot.understanding.text import analyse, is_cyrillic, is_gibberish_word, is_known_word, lemma
 from dancebot.understanding.yesno import YesNo, read_yes_no
 
 __all__ = ["Understanding", "understand"]
@@ -49,7 +49,9 @@ _ASKS_YES_NO = frozenset({"CONFIRM_BOOKING", "CONFIRMATION", "CANCEL_FLOW", "SER
 _ASKS_GROUP = frozenset({"COLLECTING_GROUP", "GROUP"})
 _COLLECTING = _ASKS_NAME | _ASKS_GROUP | frozenset({"COLLECTING_DATETIME", "DATETIME", "CLIENT_PHONE"})
 # The engine acts on these; an FAQ entry about the same action would only explain it.
-_ACTIONS = frozenset({Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS, Intent.ABORT, Intent.LATENESS})
+_ACTIONS = frozenset(
+    {Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS, Intent.ABORT, Intent.LATENESS, Intent.ADMIN}
+)
 _BOOKING_LIKE = frozenset({Intent.BOOKING, Intent.SERIAL_BOOKING, Intent.SCHEDULE})
 _FAQ_WITH_BOOKING, _FAQ_WITH_PRICE, _FAQ_CONFIDENT = 0.85, 0.9, 0.75
 _QUESTION_WORDS = frozenset({"есть", "когда", "какой", "во", "what", "when", "is", "are", "do"})
@@ -65,21 +67,21 @@ class Understanding:
     """Everything the rules read in one message; ids are KB ids, times are the parser's constraint."""
 
     text: str
-    lang: Lang
-    intents: tuple[IntentScore, ...]
-    styles: tuple[StyleMatch, ...]
+    lang: Lang  # "en" when the message is mostly Latin letters
+    intents: tuple[IntentScore, ...]  # ranked, never empty: (unknown, 0.0) when nothing was found
+    styles: tuple[StyleMatch, ...]  # best first; two or more → the engine asks which first
     teachers: tuple[TeacherMatch, ...]
     branches: tuple[BranchMatch, ...]
-    unknown_style: str | None
-    name: NameResult | None
-    relation: str | None
-    phone: PhoneResult | None
-    yes_no: YesNo | None
-    has_correction: bool
-    faq: FaqHit | None
+    unknown_style: str | None  # a style the KB lacks ("бачата"): say so, offer nearest_styles()
+    name: NameResult | None  # the client's, or the attendee's when `for_someone_else`
+    relation: str | None  # "дочь", "сын", … also when no name was given
+    phone: PhoneResult | None  # `valid=False`: tell the client once, with an example
+    yes_no: YesNo | None  # an explicit yes/no, whatever the state; the engine uses it where it asked
+    has_correction: bool  # the reply says more than yes/no: read the slots again
+    faq: FaqHit | None  # only when the engine should answer from the FAQ (not act or compute)
     time: TimeConstraint | None  # None: no day/time named; may be empty with `rejected` ("25:00")
     gibberish: bool
-    confident: bool
+    confident: bool  # the rules settled the message; otherwise the engine may ask an LLM
 
     @property
     def intent(self) -> Intent:
@@ -165,22 +167,23 @@ def _teachers(text: str, kb: KnowledgeBase, name: NameResult | None) -> list[Tea
 def _bare_unknown_style(text: str) -> str | None:
     """Answering "which style?" with one word the dictionary lacks ("кизомба") names a style."""
     tokens = analyse(text).tokens
-    if len(tokens) == 1 and tokens[0].isalpha() and len(tokens[0]) >= 4 and not is_known_word(tokens[0]):
-        return tokens[0]
-    return None
+    if len(tokens) != 1 or not is_cyrillic(tokens[0]) or len(tokens[0]) < 4:
+        return None
+    word = tokens[0]
+    return None if is_known_word(word) or is_gibberish_word(word) else lemma(word)
 
 
 def _with_entity_intents(
     scores: list[IntentScore], text: str, has_entity: bool, unknown: str | None
 ) -> list[IntentScore]:
     """A style or teacher with no wish stated: "хочу на хилс" books, "есть хилс в пт?" asks when."""
-    if any(s.intent not in _SMALL_TALK for s in scores):
+    if any(s.intent not in _SMALL_TALK or (s.intent == Intent.INFO and s.confidence >= GOOD) for s in scores):
         return scores
     if unknown:
         return rank_intents([*scores, IntentScore(Intent.INFO, GOOD)])
     if not has_entity:
         return scores
-    forms = frozenset().union(*(lemma_forms(t) for t in analyse(text).tokens))
+    forms = analyse(text).forms
     if "?" in text or not forms.isdisjoint(_QUESTION_WORDS):
         inferred = IntentScore(Intent.SCHEDULE, GOOD)
     elif not forms.isdisjoint(_WANT_WORDS):

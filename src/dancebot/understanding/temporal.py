@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
+from dancebot.understanding.temporal_facts import Facts, calendar_date, monday_of
 from dancebot.understanding.temporal_lexicon import (
     AFTERNOON,
     EVENING,
@@ -36,7 +37,7 @@ from dancebot.understanding.temporal_lexicon import (
     WEEKDAY_PLURAL_RU,
     prepare,
 )
-from dancebot.understanding.temporal_rules import Facts, calendar_date, collect_facts, monday_of
+from dancebot.understanding.temporal_rules import collect_facts
 
 __all__ = ["TimeConstraint", "describe_datetime", "format_constraint", "parse_temporal"]
 
@@ -99,6 +100,15 @@ def parse_temporal(text: str, now: datetime, *, lookahead_days: int = 14, lang: 
 # ---- combining raw facts -------------------------------------------------------------------------
 
 
+def _days_in(span: DayRange) -> list[date]:
+    return [span[0] + timedelta(days=i) for i in range((span[1] - span[0]).days + 1)]
+
+
+def _is_short(span: DayRange | None) -> bool:
+    """At most a week: "на выходных", "на следующей неделе" (not "в декабре")."""
+    return span is not None and (span[1] - span[0]).days < _WEEK
+
+
 @dataclass
 class _Days:
     """The day part while it is being simplified; ranges are unclipped until `clip`."""
@@ -110,27 +120,19 @@ class _Days:
     rejected: list[str] = field(default_factory=list)
     earliest: bool = False
 
-    def days_of_span(self) -> list[date]:
-        assert self.span is not None
-        start, end = self.span
-        return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-    def short_span(self) -> bool:
-        return self.span is not None and (self.span[1] - self.span[0]).days < _WEEK
-
     def resolve_single_weekday(self, weekday: int, next_week: bool, this_week: bool) -> None:
         """One weekday is one day: the nearest, next week's, or the one inside a named week."""
         if next_week:
             day = monday_of(self.today) + timedelta(days=_WEEK + weekday)
             self.dates.add(day)
-            if self.short_span() and day in self.days_of_span():
+            if self.span is not None and _is_short(self.span) and day in _days_in(self.span):
                 self.span = None
             return
         if self.span is not None:
-            if not self.short_span():
+            if not _is_short(self.span):
                 self.weekdays = {weekday}  # "в декабре в пятницу": every Friday of December
                 return
-            inside = [d for d in self.days_of_span() if d.weekday() == weekday]
+            inside = [d for d in _days_in(self.span) if d.weekday() == weekday]
             if not inside:
                 self.weekdays = {weekday}  # contradiction ("на выходных в пн"): nothing will match
                 return
@@ -159,8 +161,8 @@ class _Days:
         """Drop parts implied by others, so equal meanings get equal constraints."""
         if self.span is not None and self.dates and all(self.span[0] <= d <= self.span[1] for d in self.dates):
             self.span = None  # "9-го на следующей неделе"
-        if self.span is not None and self.short_span():
-            in_span = [d for d in self.days_of_span() if not self.weekdays or d.weekday() in self.weekdays]
+        if self.span is not None and _is_short(self.span):
+            in_span = [d for d in _days_in(self.span) if not self.weekdays or d.weekday() in self.weekdays]
             if in_span and (self.weekdays or self.dates or len(in_span) == 1):
                 self.dates |= set(in_span)
                 self.span, self.weekdays = None, None
@@ -273,15 +275,11 @@ def format_constraint(c: TimeConstraint, lang: str = "ru", *, today: date | None
     lang = "en" if lang == "en" else "ru"
     words = _WORDS[lang]
     parts: list[str] = []
+    sooner = ""
     if c.dates:
-        ordered = sorted(c.dates)
-        first = ordered[0]
-        if c.earliest_only and today == first and ordered == [first, first + timedelta(days=_WEEK)]:
-            parts.append(f"on {_WEEKDAY_EN[first.weekday()]}" if lang == "en" else _IN_WEEKDAY_RU[first.weekday()])
-        else:
-            parts.append(_join([_day_phrase(d, lang, today) for d in ordered], words["or"]))
-            if c.earliest_only:
-                parts[-1] += f", {words['sooner']}"
+        parts.append(_dates_phrase(c, lang, today))
+        if c.earliest_only and not _said_as_weekday(c, today):
+            sooner = f", {words['sooner']}"
     if c.date_range:
         start, end = (_numeric_day(d, today) for d in c.date_range)
         parts.append(f"{words['days_from']} {start} {words['days_to']} {end}")
@@ -293,7 +291,20 @@ def format_constraint(c: TimeConstraint, lang: str = "ru", *, today: date | None
         parts.append(f"{words['at']} {clocks}")
     if c.time_range:
         parts.append(_time_range_phrase(c.time_range, lang))
-    return " ".join(parts) if parts else words["any"]
+    return " ".join(parts) + sooner if parts else words["any"]
+
+
+def _said_as_weekday(c: TimeConstraint, today: date | None) -> bool:
+    """True for the "в среду" said on a Wednesday: today and a week later, today known."""
+    return bool(c.earliest_only and c.dates and today and c.dates == {today, today + timedelta(days=_WEEK)})
+
+
+def _dates_phrase(c: TimeConstraint, lang: str, today: date | None) -> str:
+    ordered = sorted(c.dates or ())
+    if _said_as_weekday(c, today):
+        weekday = ordered[0].weekday()
+        return f"on {_WEEKDAY_EN[weekday]}" if lang == "en" else _IN_WEEKDAY_RU[weekday]
+    return _join([_day_phrase(d, lang, today) for d in ordered], _WORDS[lang]["or"])
 
 
 def describe_datetime(dt: datetime, lang: str = "ru") -> str:

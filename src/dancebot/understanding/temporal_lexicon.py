@@ -25,6 +25,7 @@ __all__ = [
     "HALF_HOURS",
     "HOUR_WORDS",
     "MONTHS",
+    "MONTHS_EN",
     "MONTH_EN",
     "MONTH_GENITIVE_RU",
     "MORNING",
@@ -86,6 +87,8 @@ _MONTH_FORMS = (
 )
 # Every form -> month number; whole-month forms ("в декабре", "на май", "in May") -> month number.
 MONTHS: dict[str, int] = {f: n for n, forms in enumerate(_MONTH_FORMS, 1) for f in " ".join(forms).split()}
+# English forms only, for "Dec 12" (a Russian month never comes before its day).
+MONTHS_EN: dict[str, int] = {f: n for n, forms in enumerate(_MONTH_FORMS, 1) for f in " ".join(forms[4:]).split()}
 WHOLE_MONTHS: dict[str, int] = {
     f: n for n, (nom, _, prep, _, en, _) in enumerate(_MONTH_FORMS, 1) for f in (nom, prep, en)
 }
@@ -137,7 +140,7 @@ _EXACT_WORDS = frozenset(
         *WEEKDAYS,
         *MONTHS,
         *(
-            "сегодня завтра послезавтра утром утрам вечером вечерам вечерком вечера днем выходных "
+            "сегодня завтра послезавтра утро утром утрам вечер вечером вечерам вечерком вечера днем выходных "
             "выходные выходным будням будни неделе неделю недели недель числа today tomorrow tonight "
             "morning evening afternoon weekend weekends weekdays"
         ).split(),

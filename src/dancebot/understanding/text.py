@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pymorphy3
 
@@ -80,7 +80,8 @@ def is_latin(token: str) -> bool:
 
 
 def is_cyrillic(token: str) -> bool:
-    return bool(token) and bool(_CYR_RE.fullmatch(token[0])) and token.isalpha() and not token.isascii()
+    """A word that starts with a Russian letter (called for every token of every rule: keep it cheap)."""
+    return bool(token) and ("а" <= token[0] <= "я" or token[0] == "ё") and token.isalpha()
 
 
 @lru_cache(maxsize=20_000)
@@ -123,10 +124,12 @@ def is_gibberish_word(token: str) -> bool:
         return False
     if _REPEAT3_RE.search(token) and len(set(token)) <= 2:
         return True
-    if len(token) >= 4 and any(
-        token[i : i + 4] in row or token[i : i + 4][::-1] in row
+    # Four keys in a row; five for Latin, where "property" and "liberty" contain "erty".
+    run = 5 if token.isascii() else 4
+    if any(
+        token[i : i + run] in row or token[i : i + run][::-1] in row
         for row in _KEYBOARD_ROWS
-        for i in range(len(token) - 3)
+        for i in range(len(token) - run + 1)
     ):
         return not is_known_word(token)
     if len(token) >= 4 and not _VOWELS & set(token):
@@ -152,9 +155,10 @@ class Doc:
     def lemma_set(self) -> frozenset[str]:
         return frozenset(self.lemmas)
 
-    @property
-    def word_tokens(self) -> tuple[str, ...]:
-        return tuple(t for t in self.tokens if not t.isdigit())
+    @cached_property
+    def forms(self) -> frozenset[str]:
+        """Every dictionary form of every token: recall first, for keyword cues."""
+        return frozenset().union(*(lemma_forms(t) for t in self.tokens))
 
 
 @lru_cache(maxsize=512)

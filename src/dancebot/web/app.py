@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,18 +17,15 @@ from fastapi.responses import JSONResponse
 
 from dancebot.channels import telegram
 from dancebot.config import Settings
-from dancebot.conversation.inbound import InboundProcessor
 from dancebot.logs import get_logger
 from dancebot.runtime import Runtime, open_runtime
 from dancebot.storage import db
+from dancebot.wiring import Conversation, open_conversation
 
 __all__ = ["MAX_BODY", "create_app"]
 
 log = get_logger(__name__)
 MAX_BODY = 1024 * 1024
-
-ProcessorFactory = Callable[[Runtime], InboundProcessor]
-
 
 async def _read_body(request: Request) -> bytes | None:
     """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
@@ -48,15 +45,15 @@ def _error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": detail}, status_code=status)
 
 
-def create_app(settings: Settings, processor_factory: ProcessorFactory) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     settings.require("telegram_webhook_secret")
     secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
             app.state.rt = rt
-            app.state.processor = processor_factory(rt)
+            app.state.conversation = conversation
             yield
 
     app = FastAPI(title="DanceBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -79,22 +76,30 @@ def create_app(settings: Settings, processor_factory: ProcessorFactory) -> FastA
         if msg is None:
             log.info("webhook.ignored_update", update_id=data.get("update_id"))
             return JSONResponse({"ok": True, "ignored": True})
-        verdict = await request.app.state.processor.process(msg)
+        verdict = await request.app.state.conversation.processor.process(msg)
         return JSONResponse({"ok": True, "result": verdict.value})
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.rt
+        conversation: Conversation = request.app.state.conversation
         try:
             redis_ok = bool(await rt.redis.ping())
         except Exception:
             redis_ok = False
         pg_ok = await db.ping(rt.db)
+        try:
+            crm = await conversation.crm.health() if redis_ok else "unknown"
+        except Exception:
+            crm = "down"
+        degradation = "L0" if crm == "ok" else "L1"
         body = {
-            "status": "ok" if redis_ok and pg_ok else ("degraded" if redis_ok else "down"),
+            "status": "ok" if redis_ok and pg_ok and crm == "ok" else ("degraded" if redis_ok else "down"),
             "redis": "ok" if redis_ok else "down",
             "postgres": "ok" if pg_ok else "down",
-            "crm": "unknown",
+            "crm": crm,
+            "llm": "not_configured" if not settings.llm_configured else "unknown",
+            "degradation": degradation,
         }
         return JSONResponse(body, status_code=200 if redis_ok else 503)
 

@@ -1,0 +1,307 @@
+"""Webhook → reply latency under sustained load, and the memory it costs (SPEC §16, contract targets).
+
+    python benchmarks/webhook_latency.py [--chats 20 --rate 50 --seconds 20 --warmup 3]
+
+Starts embedded Redis and PostgreSQL in a temp dir (or uses REDIS_URL and DATABASE_URL when both are set),
+the fake Telegram Bot API in a thread, and `dancebot serve` + `dancebot worker` as processes; then
+`--chats` concurrent senders POST real Telegram update JSON at a sustained total of `--rate` messages/s.
+
+Spam limit: the gate drops a chat's 6th message within 10 s, and 50 msg/s from 20 chats would be 2.5
+msg/s per chat. So each sender (one "concurrent chat" = one stream of requests) rotates through its own
+pool of chat ids, sized so that one chat id gets a message at most every CHAT_GAP seconds (≤ 3 per 10 s):
+with the defaults, 20 senders × 10 chat ids = 200 chat ids, each written every 4 s.
+
+Latency of a message = the fake's `SentMessage.received_at` (time.monotonic, comparable across processes
+on one host) minus the monotonic time just before the POST; the k-th reply in a chat answers the k-th
+message sent to it. Sending is open-loop (on schedule, not after the previous reply), so a slow server
+shows up as latency instead of a lower rate. Figures are printed next to the targets; the exit code is 0
+either way (benchmarks are never timed assertions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.e2e.stack: the same process launcher as the e2e tests
+
+from tests.e2e.stack import run_stack  # noqa: E402
+
+from dancebot.channels.telegram_fake import SentMessage, create_fake_telegram  # noqa: E402
+from dancebot.channels.telegram_updates import text_update  # noqa: E402
+from dancebot.storage.embedded import embedded_servers  # noqa: E402
+
+BOT_TOKEN = "123456789:AAE-bench-token-for-dancebot"
+WEBHOOK_SECRET = "webhook-secret-for-the-benchmark-9d2e"
+ADMIN_CHAT_ID = -1009876543210
+CHAT_GAP = 4.0  # seconds between two messages to one chat id: ≤ 3 per 10 s, under the spam limit of 5
+REPLY_WAIT = 15.0  # seconds to wait for stragglers after the last message
+TARGET_P95_MS, TARGET_RATE, TARGET_APP_MB, TARGET_WORKER_MB = 100.0, 50.0, 150.0, 100.0
+
+TEXTS = (
+    "привет",
+    "Здравствуйте!",
+    "добрый вечер)",
+    "что взять на первое занятие?",
+    "где вы находитесь?",
+    "скок стоит пробное занятие?",
+    "а если я опоздаю минут на 5, пустят?",
+    "есть парковка рядом?",
+    "можно прийти совсем без опыта? я деревянная))",
+    "а вы проводите мастер-классы для корпоративов?",
+    "можно прийти с собакой? она тихая",
+    "спасибо!",
+)
+
+
+@dataclass
+class Post:
+    chat_id: int
+    sent_at: float  # time.monotonic() just before the POST
+    measured: bool  # False during the warm-up
+    status: int = 0
+    result: str = ""
+    ack_ms: float = 0.0
+
+
+class RssSampler:
+    """Peak resident memory of each process (with its children), sampled in a thread every `interval` s."""
+
+    def __init__(self, pids: dict[str, int], interval: float = 0.1) -> None:
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self.peak_mb: dict[str, float] = dict.fromkeys(pids, 0.0)
+        self.first_mb: dict[str, float] = {}
+
+    def _rss_mb(self, proc: psutil.Process) -> float:
+        total = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name, proc in self._procs.items():
+                with contextlib.suppress(psutil.Error):
+                    mb = self._rss_mb(proc)
+                    self.first_mb.setdefault(name, mb)
+                    self.peak_mb[name] = max(self.peak_mb[name], mb)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def chat_pools(senders: int, rate: float) -> list[list[int]]:
+    """Disjoint chat ids per sender, enough that each id is written at most every CHAT_GAP seconds."""
+    interval = senders / rate  # seconds between two messages of one sender
+    per_sender = max(1, math.ceil(CHAT_GAP / interval))
+    base = 7_000_000_000 + random.randrange(1_000_000) * 10_000  # fresh ids: a shared Redis keeps dedup marks
+    return [[base + s * per_sender + i for i in range(per_sender)] for s in range(senders)]
+
+
+async def _post(client: httpx.AsyncClient, url: str, update: dict[str, object], post: Post) -> None:
+    try:
+        r = await client.post(url, json=update)
+        post.status, post.result = r.status_code, r.json().get("result", "") if r.status_code == 200 else ""
+    except httpx.HTTPError as exc:
+        post.result = type(exc).__name__
+    post.ack_ms = (time.monotonic() - post.sent_at) * 1000
+
+
+async def generate_load(
+    base_url: str, pools: list[list[int]], rate: float, warmup: float, seconds: float
+) -> list[Post]:
+    """Each sender fires on its own fixed schedule; requests overlap freely (open loop)."""
+    url = f"{base_url}/webhook/telegram"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    limits = httpx.Limits(max_connections=len(pools) * 2, max_keepalive_connections=len(pools) * 2)
+    posts: list[Post] = []
+    tasks: list[asyncio.Task[None]] = []
+    update_ids = itertools.count(1)
+    message_ids: dict[int, int] = defaultdict(int)
+
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30, trust_env=False) as client:
+        start = time.monotonic()
+        measure_from, end = start + warmup, start + warmup + seconds
+
+        async def sender(index: int, chat_ids: list[int]) -> None:
+            interval = len(pools) / rate
+            tick = start + index / rate  # senders interleave: one message every 1/rate s overall
+            k = 0
+            while tick < end:
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+                chat_id = chat_ids[k % len(chat_ids)]
+                message_ids[chat_id] += 1
+                update = text_update(next(update_ids), chat_id, message_ids[chat_id], TEXTS[(index + k) % len(TEXTS)])
+                post = Post(chat_id, time.monotonic(), measured=tick >= measure_from)
+                posts.append(post)
+                tasks.append(asyncio.create_task(_post(client, url, update, post)))
+                k += 1
+                tick += interval
+
+        await asyncio.gather(*(sender(i, ids) for i, ids in enumerate(pools)))
+        await asyncio.gather(*tasks)
+    return posts
+
+
+def wait_for_replies(sent: list[SentMessage], chats: set[int], expected: int) -> None:
+    deadline = time.monotonic() + REPLY_WAIT
+    while time.monotonic() < deadline and sum(1 for m in list(sent) if m.chat_id in chats) < expected:
+        time.sleep(0.05)
+
+
+def match(posts: list[Post], sent: list[SentMessage]) -> tuple[list[tuple[Post, SentMessage]], int, int]:
+    """Measured messages with their replies (the k-th reply in a chat answers the k-th message), how many
+    got no reply, and replies beyond one per message."""
+    replies: dict[int, list[SentMessage]] = defaultdict(list)
+    for m in sorted(sent, key=lambda m: m.seq):
+        replies[m.chat_id].append(m)
+    by_chat: dict[int, list[Post]] = defaultdict(list)
+    for p in sorted(posts, key=lambda p: p.sent_at):
+        if p.result == "pass":
+            by_chat[p.chat_id].append(p)
+    answered: list[tuple[Post, SentMessage]] = []
+    lost = extra = 0
+    for chat_id, chat_posts in by_chat.items():
+        got = replies.get(chat_id, [])
+        extra += max(0, len(got) - len(chat_posts))
+        for k, post in enumerate(chat_posts):
+            if k >= len(got):
+                lost += int(post.measured)
+            elif post.measured:
+                answered.append((post, got[k]))
+    return answered, lost, extra
+
+
+def per_second(times: list[float]) -> float:
+    """Events per second between the first and the last of `times`."""
+    span = max(times) - min(times) if len(times) > 1 else 0.0
+    return (len(times) - 1) / span if span > 0 else math.nan
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+@contextlib.contextmanager
+def servers(tmp: Path) -> Iterator[tuple[str, str]]:
+    redis_url, database_url = os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL")
+    if redis_url and database_url:
+        yield redis_url, database_url
+        return
+    with embedded_servers(tmp / "servers") as emb:
+        yield emb.redis_url, emb.database_url
+
+
+def report(args: argparse.Namespace, pools: list[list[int]], posts: list[Post], sent: list[SentMessage],
+           rss: RssSampler) -> None:  # fmt: skip
+    measured = [p for p in posts if p.measured]
+    answered, lost, extra = match(posts, sent)
+    latencies = [(reply.received_at - post.sent_at) * 1000 for post, reply in answered]
+    refused = [p for p in measured if p.result != "pass"]
+    rate = per_second([p.sent_at for p in measured])
+    reply_rate = per_second([reply.received_at for _, reply in answered])
+    p50, p95, worst = percentile(latencies, 50), percentile(latencies, 95), max(latencies, default=math.nan)
+    acks = [p.ack_ms for p in measured]
+    app_mb, worker_mb = rss.peak_mb["app"], rss.peak_mb["worker"]
+    ids = sum(len(p) for p in pools)
+
+    print(f"webhook → reply: {args.chats} concurrent chats over {ids} chat ids, {args.seconds:g} s after "
+          f"{args.warmup:g} s warm-up")  # fmt: skip
+    rows = [
+        ("messages sent", f"{len(measured)}", ""),
+        ("sent rate", f"{rate:.1f} msg/s", f"target {TARGET_RATE:g} msg/s"),
+        ("reply rate", f"{reply_rate:.1f} msg/s", ""),
+        ("replies received", f"{len(answered)} of {len(measured)}", ""),
+        ("lost", f"{lost}", "target 0"),
+        ("not accepted", f"{len(refused)}", "target 0 (spam/duplicate/HTTP errors)"),
+        ("extra replies", f"{extra}", ""),
+        ("latency p50", f"{p50:.1f} ms", ""),
+        ("latency p95", f"{p95:.1f} ms", f"target < {TARGET_P95_MS:g} ms"),
+        ("latency max", f"{worst:.1f} ms", ""),
+        ("webhook 200 p50/p95", f"{percentile(acks, 50):.1f} / {percentile(acks, 95):.1f} ms", "(POST round trip)"),
+        ("app RSS peak", f"{app_mb:.1f} MB", f"target < {TARGET_APP_MB:g} MB (idle {rss.first_mb.get('app', 0):.1f})"),
+        ("worker RSS peak", f"{worker_mb:.1f} MB",
+         f"target < {TARGET_WORKER_MB:g} MB (idle {rss.first_mb.get('worker', 0):.1f})"),
+    ]  # fmt: skip
+    for name, value, target in rows:
+        print(f"  {name:<20} {value:>18}   {target}")
+    missed = [
+        name
+        for name, ok in (
+            ("p95 latency", p95 < TARGET_P95_MS),
+            ("rate", rate >= 0.95 * TARGET_RATE and reply_rate >= 0.95 * TARGET_RATE),
+            ("lost replies", lost == 0 and not refused),
+            ("app RSS", app_mb < TARGET_APP_MB),
+            ("worker RSS", worker_mb < TARGET_WORKER_MB),
+        )
+        if not ok
+    ]
+    print("verdict: all targets met" if not missed else f"verdict: missed — {', '.join(missed)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=20, help="concurrent senders")
+    parser.add_argument("--rate", type=float, default=50.0, help="total messages per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured load before it")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="dancebot-bench-", dir="/tmp") as tmp_dir:
+        tmp = Path(tmp_dir)
+        fake = create_fake_telegram(BOT_TOKEN)
+        with servers(tmp) as (redis_url, database_url), fake.serve_in_thread() as tg_url:
+            env = {
+                "REDIS_URL": redis_url,
+                "DATABASE_URL": database_url,
+                "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
+                "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "TELEGRAM_API_BASE_URL": tg_url,
+                "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
+                "TEST_MODE": "true",
+            }
+            with run_stack(env, tmp) as stack:
+                pids = {"app": stack.procs["serve"].pid, "worker": stack.procs["worker0"].pid}
+                pools = chat_pools(args.chats, args.rate)
+                with RssSampler(pids) as rss:
+                    posts = asyncio.run(generate_load(stack.base_url, pools, args.rate, args.warmup, args.seconds))
+                    chats = {c for pool in pools for c in pool}
+                    wait_for_replies(fake.sent, chats, sum(p.result == "pass" for p in posts))
+                report(args, pools, posts, [m for m in fake.sent if m.chat_id in chats], rss)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

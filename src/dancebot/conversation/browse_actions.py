@@ -1,0 +1,160 @@
+"""Questions and the schedule: KB answers, side questions inside a flow, the nearest classes (SPEC §5.2).
+
+Schedule answers come only from CRM occurrences fetched in this turn; if the CRM cannot be reached the
+client is told the bot will ask the administrator — never a stale or invented schedule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dancebot.conversation import render
+from dancebot.conversation.fsm import State
+from dancebot.conversation.slots import constraint_from_json, constraint_to_json, filter_occurrences, merge_constraints
+from dancebot.conversation.turn import Turn
+from dancebot.crm.errors import CRMError
+from dancebot.outbound.messages import Button
+from dancebot.understanding.faq import price_answer
+from dancebot.understanding.intents import Intent
+
+if TYPE_CHECKING:
+    from dancebot.conversation.engine import Engine
+
+__all__ = ["BrowseActions"]
+
+GIBBERISH_LIMIT = 3
+
+
+class BrowseActions:
+    async def show_schedule(self: Engine, t: Turn) -> State:  # type: ignore[misc]
+        slots, u = t.session.slots, t.u
+        if u.styles:
+            slots["style"] = u.styles[0].id
+        if u.teachers:
+            slots["teacher"] = u.teachers[0].id
+        if u.branches:
+            slots["branch"] = u.branches[0].id
+        if u.time is not None and not u.time.is_empty:
+            slots["when"] = constraint_to_json(merge_constraints(constraint_from_json(slots.get("when")), u.time))
+        slots.pop("occurrence", None)
+        if u.unknown_style and not u.styles:
+            return await self.collect(t)  # "есть бачата?" → we don't have it, here is what we have
+        try:
+            occs = await self.crm.occurrences(t.now)
+        except CRMError:
+            t.say(self.t(t, "crm_down_info"))
+            return State.IDLE
+        when = constraint_from_json(slots.get("when"))
+        hits = filter_occurrences(occs, self.kb, style=slots.get("style"), teacher=slots.get("teacher"),
+                                  branch=slots.get("branch"), when=when)  # fmt: skip
+        header = self.t(t, "schedule_header")
+        if not hits:
+            header = self.t(t, "schedule_empty")
+            hits = filter_occurrences(occs, self.kb, style=slots.get("style")) or filter_occurrences(occs, self.kb)
+        question = self.t(t, "schedule_pick")
+        budget = render.LIMITS.get(t.msg.channel, 300) - len(header) - len(question) - 2
+        lines, more = render.schedule_lines(hits, self.kb, t.lang, budget)
+        if more and budget - sum(len(x) + 1 for x in lines) < len(self.t(t, "schedule_more")) + 1 and lines:
+            lines = lines[:-1]
+        t.say("\n".join([header, *lines]))
+        if more:
+            t.say(self.t(t, "schedule_more"))
+        buttons = [[render.occ_button(o, self.kb, t.lang, with_style=not slots.get("style"))] for o in hits[:3]]
+        t.ask(question, buttons)
+        t.session.pending["slot"] = "datetime"
+        return State.BROWSING_SCHEDULE
+
+    def _answer_text(self: Engine, t: Turn) -> str | None:  # type: ignore[misc]
+        """The KB's answer to a side question, or None when the KB has none."""
+        u = t.u
+        intents = {s.intent for s in u.intents}
+        if Intent.PRICE in intents:
+            styles = [m.id for m in u.styles] or ([t.session.slots["style"]] if t.session.slots.get("style") else [])
+            return price_answer(styles, self.kb, t.lang)  # type: ignore[arg-type]
+        if u.faq is not None:
+            return u.faq.answer
+        if Intent.LATENESS in intents:
+            self.admin_job(t, self.t(t, "lateness_admin", who=self.who(t), text=t.text))
+            return self.t(t, "lateness", policy=_sentence(self.kb.policies.late_arrival))
+        if Intent.GREETING in intents:
+            return self.t(t, "greeting" if t.session.state == State.IDLE else "greeting_again")
+        if Intent.THANKS in intents:
+            return self.t(t, "thanks")
+        return None
+
+    async def answer(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        text = self._answer_text(t)
+        if text is None:
+            await self._unknown_question(t)
+            return
+        t.session.unknown_streak = 0
+        t.say(text)
+
+    async def answer_and_return(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        """A side question mid-flow: answered, then the pending question asked again (SPEC §5)."""
+        text = self._answer_text(t)
+        t.say(text if text is not None else self.t(t, "unknown_question"))
+        if text is None:
+            self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
+        t.ask_again(self.t(t, "pending_again", question="{question}"))
+
+    async def unknown(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        s = t.session
+        s.unknown_streak += 1
+        if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
+            self.admin_job(t, self.t(t, "handoff_admin", who=self.who(t), channel=t.msg.channel, state=s.state,
+                                     reason="непонятные сообщения", history=" | ".join(s.history[-3:]),
+                                     handle=self.client_handle(t)))  # fmt: skip
+            t.say(self.t(t, "handoff"))
+            s.enter(State.HANDOFF_TO_ADMIN)
+            return
+        if not t.u.gibberish and _looks_like_question(t.text):
+            await self._unknown_question(t)
+            return
+        if s.unknown_streak >= 2 or t.u.gibberish:
+            t.ask(self.t(t, "clarify"), _main_menu(self, t))
+        else:
+            t.ask(self.t(t, "clarify"), _main_menu(self, t))
+
+    async def _unknown_question(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        """No data in the KB or CRM: never guess — the administrator gets the question (contract §6)."""
+        t.say(self.t(t, "unknown_question"))
+        self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
+
+    async def reprompt(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        slot = t.session.pending.get("slot")
+        count = t.session.reprompts.get(slot, 0) + 1 if slot else 1
+        if slot:
+            t.session.reprompts[slot] = count
+        if count >= 3:
+            t.ask(self.t(t, "reprompt_limit"), [[Button(text=self.t(t, "admin_button"), data="admin")]])
+            return
+        if not t.ask_again():
+            t.ask(self.t(t, "clarify"), _main_menu(self, t))
+
+    async def acknowledge(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+        if t.u.yes_no == "yes" and t.session.state == State.BROWSING_SCHEDULE:
+            await self.collect(t)
+            return
+        t.say(self.t(t, "thanks") if t.u.yes_no == "yes" else self.t(t, "clarify"))
+
+
+def _main_menu(self: Engine, t: Turn) -> list[list[Button]]:
+    ru = t.lang == "ru"
+    return [[
+        Button(text="Записаться" if ru else "Book", data="book:"),
+        Button(text="Расписание" if ru else "Schedule", data="menu:schedule"),
+        Button(text="Цены" if ru else "Prices", data="menu:prices"),
+    ]]  # fmt: skip
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _looks_like_question(text: str) -> bool:
+    return "?" in text or len(text.split()) >= 4

@@ -1,0 +1,81 @@
+"""Understanding + state → the FSM event (SPEC §5). Pure: no I/O.
+
+Precedence follows the spec: leaving a flow ("передумал") and asking for a human win; in the summary
+only an explicit yes confirms and any slot in the message is a correction; a booking and another
+question in one message is a booking; a bare answer to the pending question is `SLOTS`.
+"""
+
+from __future__ import annotations
+
+from dancebot.conversation.fsm import BOOKING_STATES, Event, State
+from dancebot.understanding.intents import Intent
+from dancebot.understanding.rules import Understanding
+
+__all__ = ["classify"]
+
+_INTENT_EVENTS = {
+    Intent.SERIAL_BOOKING: Event.SERIAL_BOOKING,
+    Intent.CANCEL: Event.CANCEL,
+    Intent.RESCHEDULE: Event.CANCEL,
+    Intent.MY_BOOKINGS: Event.MY_BOOKINGS,
+    Intent.BOOKING: Event.BOOKING,
+    Intent.SCHEDULE: Event.SCHEDULE,
+    Intent.PRICE: Event.PRICE,
+    Intent.INFO: Event.INFO,
+    Intent.LATENESS: Event.LATENESS,
+    Intent.GREETING: Event.GREETING,
+    Intent.THANKS: Event.THANKS,
+}
+_SIDE_QUESTIONS = frozenset({Event.PRICE, Event.INFO, Event.LATENESS, Event.GREETING, Event.THANKS})
+
+
+def classify(u: Understanding, state: State, callback: str | None = None) -> Event:
+    if callback:
+        return _callback_event(callback)
+    intents = {s.intent for s in u.intents}
+    in_booking = state in BOOKING_STATES or state is State.SERIAL_BOOKING
+    if Intent.ADMIN in intents:
+        return Event.ADMIN
+    if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW):
+        return Event.ABORT
+    if state is State.CONFIRM_BOOKING:
+        if u.yes_no == "yes" and not u.has_correction and not u.has_slots:
+            return Event.YES
+        if u.yes_no == "no" or u.has_slots:
+            return Event.NO
+    if state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots:
+        return Event.YES if u.yes_no == "yes" else Event.NO
+    for intent in (Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS):
+        if intent in intents and state is not State.SERIAL_BOOKING:
+            return _INTENT_EVENTS[intent]
+    if in_booking and u.has_slots:
+        return Event.SLOTS
+    if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
+        return Event.SLOTS
+    top = u.intents[0].intent if u.intents else Intent.UNKNOWN
+    if Intent.BOOKING in intents:
+        return Event.BOOKING
+    if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
+        return _INTENT_EVENTS[top]
+    if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
+        return Event.SLOTS if state is State.BROWSING_SCHEDULE else Event.BOOKING
+    if top in _INTENT_EVENTS:
+        return _INTENT_EVENTS[top]
+    if u.yes_no == "yes":
+        return Event.YES
+    if u.yes_no == "no":
+        return Event.NO
+    if in_booking and u.unknown_style:
+        return Event.SLOTS
+    return Event.UNKNOWN
+
+
+def _callback_event(data: str) -> Event:
+    kind = data.split(":", 1)[0]
+    return {
+        "yes": Event.YES,
+        "no": Event.NO,
+        "admin": Event.ADMIN,
+        "abort": Event.ABORT,
+        "book": Event.BOOKING,
+    }.get(kind, Event.PICK)

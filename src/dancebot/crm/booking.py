@@ -1,0 +1,205 @@
+"""The booking flow (SPEC §7.2, contract §10): one reservation per phone and class, even under retries.
+
+    fingerprint = sha256(phone_e164 + occurrence_id)   the occurrence, so next week's class is no duplicate
+    SET idempotency:{fp} NX EX 600 before any CRM call   not set → "duplicate" (reason "recent")
+    ensure the client; its reservations already hold the class (schedule id + date) → "duplicate"
+    create → "booked"
+      CRM said no → "rejected" with its reason; the key is released so another class can be picked
+      outcome unknown (timeout / 5xx / odd answer after the create was sent) → re-read the reservations:
+        stored → "booked"; not stored → ONE more create; re-read failed → "unknown" (admin verifies)
+    CRM unavailable / refused key / odd answer before the create → "unavailable", key released
+    a class that has already started → "rejected" ("past") without asking the CRM
+
+The key is kept after "booked", "duplicate" and "unknown": a retry within 10 minutes must not POST
+again. Every call writes one `booking_attempts` row; a success invalidates the cached schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from dancebot.crm.cache import CRMCache
+from dancebot.crm.client import ImpulseClient
+from dancebot.crm.errors import CRMAuthError, CRMError, CRMProtocolError, CRMRejected, CRMUnknownOutcome
+from dancebot.crm.models import Occurrence, ScheduleTemplate, normalize_phone
+from dancebot.logs import get_logger, mask_text
+from dancebot.runtime import Runtime
+from dancebot.storage import keys
+
+__all__ = ["IDEMPOTENCY_TTL", "BookingFlow", "BookingResult", "BookingStatus", "booking_fingerprint"]
+
+log = get_logger(__name__)
+
+IDEMPOTENCY_TTL: Final = 600
+BookingStatus = Literal["booked", "duplicate", "rejected", "unavailable", "unknown"]
+_Outcome = tuple[BookingStatus, str | None]
+
+
+class BookingResult(BaseModel):
+    """What happened to one booking request.
+
+    `reason`: booked → None; duplicate → "recent" (booked or being booked in the last 10 min) or
+    "already_booked" (found in the CRM); rejected → the CRM's `RejectReason` ("full", "closed", "past",
+    "not_found", "invalid"); unavailable → "unavailable" / "auth_error" / "protocol_error" /
+    "not_attempted" (a series stopped early); unknown → "unverified" (record a "verify" fallback).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: BookingStatus
+    reason: str | None
+    client_id: int | None
+    occurrence: Occurrence
+
+
+def booking_fingerprint(phone_e164: str, occurrence_id: str) -> str:
+    return hashlib.sha256(f"{phone_e164}{occurrence_id}".encode()).hexdigest()
+
+
+@dataclass
+class _Trail:
+    """One booking request and what was done for it (the `booking_attempts` row)."""
+
+    occurrence: Occurrence
+    phone: str
+    channel: str
+    chat_id: int
+    trace_id: str
+    client_id: int | None = None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        return booking_fingerprint(self.phone, self.occurrence.occurrence_id)
+
+    def note(self, step: str) -> None:
+        self.steps.append(step)
+
+
+class BookingFlow:
+    def __init__(
+        self,
+        rt: Runtime,
+        client: ImpulseClient,
+        cache: CRMCache,
+        ensure_client: Callable[[str, str], Awaitable[int]],
+    ) -> None:
+        self._rt = rt
+        self._client = client
+        self._cache = cache
+        self._ensure_client = ensure_client
+
+    async def book(
+        self, *, occurrence: Occurrence, name: str, phone_e164: str, channel: str, chat_id: int, trace_id: str
+    ) -> BookingResult:
+        trail = _Trail(occurrence, _e164(phone_e164), channel, chat_id, trace_id)
+        key = keys.idempotency(trail.fingerprint)
+        if not await self._rt.redis.set(key, trace_id or "-", nx=True, ex=IDEMPOTENCY_TTL):
+            trail.note("idempotency key held: booked or being booked in the last 10 minutes")
+            outcome: _Outcome = ("duplicate", "recent")
+        else:
+            try:
+                outcome = await self._attempt(occurrence, name, trail)
+            except Exception as exc:  # a bug or Redis trouble mid-flow: keep the key, leave a trace
+                trail.note(f"aborted: {type(exc).__name__}")
+                await self._record(("unknown", "unverified"), trail)
+                raise
+            if outcome[0] in ("rejected", "unavailable"):
+                await self._rt.redis.delete(key)
+        result = await self._record(outcome, trail)
+        if result.status == "booked":
+            await self._cache.invalidate_schedule()
+        return result
+
+    async def skip(
+        self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str
+    ) -> BookingResult:
+        """Record a booking not sent because the CRM just failed (a series stops early)."""
+        trail = _Trail(occurrence, _e164(phone_e164), channel, chat_id, trace_id)
+        trail.note("not attempted: the CRM failed on an earlier class of the series")
+        return await self._record(("unavailable", "not_attempted"), trail)
+
+    async def _attempt(self, occurrence: Occurrence, name: str, trail: _Trail) -> _Outcome:
+        if occurrence.start <= self._rt.now():  # a stale offer: the CRM would still take today's class
+            trail.note("the class has already started")
+            return "rejected", "past"
+        try:
+            trail.client_id = await self._ensure_client(name, trail.phone)
+            if await self._holds(trail.client_id, occurrence):
+                trail.note("the client's CRM reservations already hold this class")
+                return "duplicate", "already_booked"
+            template = next((t for t in await self._cache.templates() if t.id == occurrence.schedule_id), None)
+            if template is None:
+                trail.note("schedule template no longer in the CRM")
+                return "rejected", "not_found"
+            return await self._create(trail.client_id, template, occurrence, trail)
+        except CRMRejected as exc:
+            trail.note(f"CRM rejected: {exc}")
+            return ("duplicate", "already_booked") if exc.reason == "already_booked" else ("rejected", exc.reason)
+        except CRMError as exc:
+            trail.note(f"{type(exc).__name__}: {exc}")
+            return "unavailable", _unavailable_reason(exc)
+
+    async def _create(
+        self, client_id: int, template: ScheduleTemplate, occurrence: Occurrence, trail: _Trail
+    ) -> _Outcome:
+        """Create, resolving an unknown outcome by re-reading; at most two creates, the second only after
+        a successful re-read showed the first was not stored."""
+        for attempt in (1, 2):
+            try:
+                await self._client.create_booking(client_id, template, occurrence.date)
+            except (CRMUnknownOutcome, CRMProtocolError) as exc:
+                trail.note(f"create #{attempt}: outcome unknown ({type(exc).__name__})")
+            else:
+                trail.note(f"create #{attempt}: stored")
+                return "booked", None
+            try:
+                stored = await self._holds(client_id, occurrence)
+            except CRMError as exc:
+                trail.note(f"re-read failed ({type(exc).__name__})")
+                return "unknown", "unverified"
+            trail.note("re-read: stored" if stored else "re-read: not stored")
+            if stored:
+                return "booked", None
+        return "unknown", "unverified"
+
+    async def _holds(self, client_id: int, occurrence: Occurrence) -> bool:
+        bookings = await self._client.list_bookings(client_id)
+        return any(b.schedule_id == occurrence.schedule_id and b.day == occurrence.date for b in bookings)
+
+    async def _record(self, outcome: _Outcome, trail: _Trail) -> BookingResult:
+        status, reason = outcome
+        occurrence = trail.occurrence
+        await self._rt.audit.booking_attempt(
+            trace_id=trail.trace_id,
+            channel=trail.channel,
+            chat_id=trail.chat_id,
+            occurrence_id=occurrence.occurrence_id,
+            fingerprint=trail.fingerprint,
+            client_id=trail.client_id,
+            phone_masked=mask_text(trail.phone),
+            outcome=status,
+            detail=mask_text("; ".join(trail.steps)) or None,
+        )
+        log.info("booking.outcome", outcome=status, reason=reason, occurrence_id=occurrence.occurrence_id)
+        return BookingResult(status=status, reason=reason, client_id=trail.client_id, occurrence=occurrence)
+
+
+def _e164(phone: str) -> str:
+    normalised = normalize_phone(phone)
+    if normalised is None:
+        raise ValueError("booking needs a valid phone")
+    return normalised
+
+
+def _unavailable_reason(exc: CRMError) -> str:
+    if isinstance(exc, CRMAuthError):
+        return "auth_error"
+    if isinstance(exc, CRMProtocolError):
+        return "protocol_error"
+    return "unavailable"

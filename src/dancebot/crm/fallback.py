@@ -1,0 +1,140 @@
+"""Degradation L1 (contract §13): what the bot could not do goes to the admin, and nothing is lost.
+
+`record_fallback` writes each request twice — a JSON item on the Redis `queue:fallback` list and the
+durable `fallback_requests` row (status "verify" for a booking whose outcome is unknown, else "new") —
+then alerts the admin chat. The admin chat is the studio's own, so the alert carries the FULL phone
+(the admin calls the client back) and the `/reply` command; only logs mask phones.
+
+Alerts are throttled to one per cause per 10 minutes (`SET alert:{cause} NX EX 600`): during an outage
+the second and later requests with the same cause are still recorded (queue item + row) but not
+announced one by one; each alert says how many requests are waiting. No ADMIN_CHAT_ID → logged only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Literal
+
+from dancebot.crm.models import Occurrence
+from dancebot.kb.schema import KnowledgeBase
+from dancebot.logs import get_logger
+from dancebot.outbound.messages import OutboundJob
+from dancebot.outbound.queue import enqueue
+from dancebot.runtime import Runtime
+from dancebot.storage import keys
+
+__all__ = ["ALERT_WINDOW_S", "FallbackKind", "alert_admin", "booking_details", "fallback_alert_text", "record_fallback"]
+
+log = get_logger(__name__)
+
+ALERT_WINDOW_S: Final = 600
+FallbackKind = Literal["booking", "cancel", "verify", "l3"]
+
+_TITLES: Final[dict[str, str]] = {
+    "booking": "📝 Заявка на запись — запишите клиента вручную",
+    "cancel": "❌ Заявка на отмену записи — отмените вручную",
+    "verify": "❓ Проверьте запись в CRM: ответ на запрос не пришёл, запись могла сохраниться",
+    "l3": "🆘 Клиенту нужна помощь: технические неполадки",
+}
+_LABELS: Final[dict[str, str]] = {"class": "Занятие", "when": "Когда", "branch": "Филиал", "teacher": "Педагог"}
+_WEEKDAYS: Final = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+_REASONS: Final[dict[str, str]] = {  # `BookingResult.reason` values, in the admin's words
+    "unavailable": "CRM не отвечает",
+    "auth_error": "CRM не принимает ключ API — проверьте IMPULSE_API_KEY",
+    "protocol_error": "CRM ответила в непонятном формате",
+    "unverified": "CRM не подтвердила запись",
+    "not_attempted": "CRM не ответила на предыдущее занятие серии",
+}
+
+
+def booking_details(
+    kb: KnowledgeBase, *, name: str | None, phone: str | None, occurrence: Occurrence
+) -> dict[str, Any]:
+    """The `details` of a booking/cancel/verify fallback: everything the admin needs to act by hand."""
+    branch = kb.branch_by_crm_id(occurrence.branch_crm_id) if occurrence.branch_crm_id is not None else None
+    start = occurrence.start
+    return {
+        "name": name,
+        "phone": phone,
+        "occurrence_id": occurrence.occurrence_id,
+        "class": occurrence.group_name,
+        "when": f"{_WEEKDAYS[start.weekday()]} {start:%d.%m.%Y %H:%M}",
+        "branch": branch.name if branch else None,
+        "teacher": occurrence.teacher_name or None,
+    }
+
+
+async def record_fallback(
+    rt: Runtime,
+    *,
+    kind: FallbackKind,
+    reason: str,
+    channel: str,
+    chat_id: int,
+    trace_id: str | None,
+    details: dict[str, Any],
+) -> int:
+    """Queue the request for the admin, keep its durable row, alert the admin; returns the queue length."""
+    item = {
+        "v": 1,
+        "kind": kind,
+        "reason": reason,
+        "channel": channel,
+        "chat_id": chat_id,
+        "trace_id": trace_id,
+        "details": details,
+        "created_at": rt.now().isoformat(),
+    }
+    waiting = int(await rt.redis.lpush(keys.FALLBACK_QUEUE, json.dumps(item, ensure_ascii=False)))
+    await rt.audit.fallback(
+        trace_id=trace_id,
+        channel=channel,
+        chat_id=chat_id,
+        kind=kind,
+        reason=reason,
+        payload=details,
+        status="verify" if kind == "verify" else "new",
+    )
+    log.warning("fallback.recorded", kind=kind, reason=reason, channel=channel, chat_id=chat_id, waiting=waiting)
+    text = fallback_alert_text(
+        kind=kind, reason=reason, channel=channel, chat_id=chat_id, details=details, waiting=waiting
+    )
+    await alert_admin(rt, f"fallback:{kind}:{reason}", text, trace_id)
+    return waiting
+
+
+async def alert_admin(rt: Runtime, cause: str, text: str, trace_id: str | None) -> bool:
+    """Enqueue `text` to the admin chat unless this cause was alerted in the last 10 minutes.
+
+    Returns True when an alert job was queued.
+    """
+    admin = rt.settings.admin_chat_id
+    if admin is None:
+        log.warning("alert.no_admin_chat", cause=cause)
+        return False
+    if not await rt.redis.set(keys.alert_sent(cause), trace_id or "-", nx=True, ex=ALERT_WINDOW_S):
+        log.info("alert.suppressed", cause=cause)
+        return False
+    await enqueue(rt.redis, OutboundJob(chat_id=admin, text=text, purpose="alert", trace_id=trace_id))
+    log.info("alert.queued", cause=cause)
+    return True
+
+
+def fallback_alert_text(
+    *, kind: str, reason: str, channel: str, chat_id: int, details: dict[str, Any], waiting: int
+) -> str:
+    """The admin's message: who, what, why, how to answer, and how many requests wait."""
+    handle = f"wa:{chat_id}" if channel == "whatsapp" else str(chat_id)
+    client = ", ".join(str(v) for v in (details.get("name"), details.get("phone")) if v) or "не назвался"
+    lines = [_TITLES.get(kind, f"Заявка ({kind})"), f"Клиент: {client}"]
+    lines += [f"{label}: {details[key]}" for key, label in _LABELS.items() if details.get(key)]
+    shown = {"name", "phone", "occurrence_id", *_LABELS}
+    lines += [f"{key}: {value}" for key, value in details.items() if key not in shown and value not in (None, "")]
+    lines += [
+        f"Причина: {_REASONS[reason]} ({reason})" if reason in _REASONS else f"Причина: {reason}",
+        f"Канал: {channel}, чат {handle}",
+        f"Ответить клиенту: /reply {handle} текст",
+        f"Заявок в очереди: {waiting}. Новые заявки с той же причиной в ближайшие 10 минут попадут в очередь "
+        "без отдельного сообщения.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""The Redis cache in front of the CRM: fewer CRM calls, and never an expired schedule served as fact."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from tests.crm.conftest import MARIA
+
+from dancebot.crm.errors import CRMAuthError, CRMUnavailable
+from dancebot.crm.fake import FakeImpulse
+from dancebot.crm.service import CRMService
+from dancebot.storage import keys
+
+
+def _count(fake: FakeImpulse, entity: str, action: str = "list") -> int:
+    return sum(1 for r in fake.requests if (r.entity, r.action) == (entity, action))
+
+
+async def test_second_read_of_the_schedule_asks_the_crm_nothing(service: CRMService, fake: FakeImpulse) -> None:
+    first = await service.occurrences()
+    assert await service.occurrences() == first
+    assert _count(fake, "schedule") == 1
+
+
+async def test_groups_and_teachers_are_cached_too(service: CRMService, fake: FakeImpulse) -> None:
+    for _ in range(2):
+        assert len(await service.cache.groups()) == 14
+        assert {t.id for t in await service.cache.teachers()} == {101, 102, 103, 104, 105}
+    assert (_count(fake, "group"), _count(fake, "teacher")) == (1, 1)
+
+
+async def test_a_fresh_cache_is_served_while_the_crm_is_down(service: CRMService, fake: FakeImpulse) -> None:
+    first = await service.occurrences()
+    fake.set_mode("500")
+    assert await service.occurrences() == first
+
+
+@pytest.mark.parametrize(("mode", "error"), [("500", CRMUnavailable), ("html", CRMAuthError)])
+async def test_an_expired_cache_with_the_crm_down_raises(
+    service: CRMService, fake: FakeImpulse, mode: str, error: type[Exception]
+) -> None:
+    await service.occurrences()
+    await service._rt.redis.delete(keys.cache("schedule"))  # the 15 minutes are over
+    fake.set_mode(mode)  # type: ignore[arg-type]
+    with pytest.raises(error):
+        await service.occurrences()
+
+
+async def test_a_booking_refreshes_the_schedule(service: CRMService, fake: FakeImpulse) -> None:
+    occurrence = await service.occurrence("302:2026-12-09")
+    assert occurrence is not None
+    result = await service.book(
+        occurrence=occurrence, name="Мария", phone_e164=MARIA, channel="telegram", chat_id=1, trace_id="t"
+    )
+    assert result.status == "booked"
+    await service.occurrences()
+    assert _count(fake, "schedule") == 2
+
+
+async def test_a_cancellation_refreshes_the_schedule(service: CRMService, fake: FakeImpulse) -> None:
+    await service.occurrences()
+    await service.cancel(5001)
+    await service.occurrences()
+    assert _count(fake, "schedule") == 2
+
+
+async def test_schedule_window_holidays_and_stickers(service: CRMService) -> None:
+    occurrences = await service.occurrences()
+    ids = {o.occurrence_id for o in occurrences}
+    assert "302:2026-12-02" in ids  # today 19:00, still ahead
+    assert "317:2026-12-02" not in ids  # today 10:00, started
+    assert min(o.date for o in occurrences) == dt.date(2026, 12, 2)
+    assert max(o.date for o in occurrences) == dt.date(2026, 12, 15)  # 14 days, today included
+    assert not [o for o in occurrences if o.date == dt.date(2026, 12, 12)]  # «Отчётный концерт»
+    assert not [o for o in occurrences if o.schedule_id == 322]  # «ВЫХОДНОЙ»
+    salsa = next(o for o in occurrences if o.schedule_id == 313)
+    assert (salsa.status, salsa.is_bookable) == ("closed", False)
+    assert all(o.start.tzinfo is not None and o.start.utcoffset() == dt.timedelta(hours=10) for o in occurrences)
+    assert "328:2026-12-06" in ids  # the one-off masterclass
+
+
+async def test_one_phone_written_any_way_finds_the_same_client(service: CRMService, fake: FakeImpulse) -> None:
+    for phone in ("8 (999) 123-45-67", "+79991234567", "89991234567", "+7 999 123-45-67"):
+        client = await service.find_client(phone)
+        assert client is not None and client.id == 1001
+    near_miss = await service.find_client("+79991234568")
+    assert near_miss is not None and near_miss.id == 1002
+    second_phone = await service.find_client("+79241112233")  # client 1003 has two phones
+    assert second_phone is not None and second_phone.id == 1003
+    assert _count(fake, "client") == 1
+
+
+async def test_unknown_phones_rebuild_the_index_at_most_once_a_minute(service: CRMService, fake: FakeImpulse) -> None:
+    assert await service.find_client("+79140000000") is None
+    assert await service.find_client("+79140000001") is None
+    assert _count(fake, "client") == 1
+    fake.clients[9001] = {"id": 9001, "name": "Ирина", "phone": "8 914 000-00-01", "status": {"id": 1}}
+    await service._rt.redis.delete(keys.cache("client_index:refresh"))  # a minute later
+    found = await service.find_client("+79140000001")
+    assert found is not None and found.id == 9001
+    assert _count(fake, "client") == 2
+
+
+async def test_a_created_client_is_found_without_asking_the_crm(service: CRMService, fake: FakeImpulse) -> None:
+    client_id = await service.ensure_client("Ксения", "+79145550011")
+    assert fake.clients[client_id]["name"] == "Ксения"
+    lists = _count(fake, "client")
+    found = await service.find_client("8 914 555 00 11")
+    assert found is not None and found.id == client_id
+    assert await service.ensure_client("Ксения", "+79145550011") == client_id
+    assert _count(fake, "client") == lists
+    assert _count(fake, "client", "update") == 1
+
+
+async def test_a_client_added_in_the_crm_meanwhile_is_not_duplicated(service: CRMService, fake: FakeImpulse) -> None:
+    await service.find_client(MARIA)  # index built; the next minute no rebuild
+    fake.clients[9002] = {"id": 9002, "name": "Ирина", "phone": "+79145550022", "status": {"id": 1}}
+    assert await service.ensure_client("Ирина", "+79145550022") == 9002
+    assert len([c for c in fake.clients.values() if "9145550022" in str(c.get("phone"))]) == 1
+
+
+async def test_health_is_cached_for_a_few_seconds(service: CRMService, fake: FakeImpulse) -> None:
+    assert await service.health() == "ok"
+    fake.set_mode("500")
+    assert await service.health() == "ok"
+    assert _count(fake, "branch") == 1
+    await service._rt.redis.delete(keys.cache("crm_health"))
+    assert await service.health() == "down"
+    await service._rt.redis.delete(keys.cache("crm_health"))
+    fake.set_mode("html")
+    assert await service.health() == "auth_error"
+    assert 0 < await service._rt.redis.ttl(keys.cache("crm_health")) <= 10
+
+
+async def test_concurrent_lookups_build_the_index_once(service: CRMService, fake: FakeImpulse) -> None:
+    phones = ["+79140000000", MARIA, "+79140000000", "+79991234568"] * 3
+    found = await asyncio.gather(*(service.find_client(p) for p in phones))
+    assert [c.id if c else None for c in found[:4]] == [None, 1001, None, 1002]
+    assert _count(fake, "client") == 1
