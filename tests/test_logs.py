@@ -31,7 +31,9 @@ def test_log_lines_are_json_with_trace_id_and_masked_values() -> None:
     configure_logging(stream=out)
     register_secrets(["super-secret-bot-token-123"])
     bind_trace("trace-abc", chat_id=42)
-    get_logger("t").info("sent", text="звоните +79991234567", token="super-secret-bot-token-123", nested={"p": "89991234567"})
+    get_logger("t").info(
+        "sent", text="звоните +79991234567", token="super-secret-bot-token-123", nested={"p": "89991234567"}
+    )
     line = json.loads(out.getvalue().strip().splitlines()[-1])
     assert line["trace_id"] == "trace-abc"
     assert line["text"] == "звоните +7999****567"

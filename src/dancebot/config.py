@@ -6,6 +6,7 @@ Built by `load_settings()` (never at import time) and handed down. A missing or 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     max_requests_per_minute: int = Field(default=30, gt=0)
     max_errors_per_hour: int = Field(default=50, gt=0)
 
+    # Tests and demos only: the conversation's clock stands still at this moment (timezone-aware ISO).
+    dancebot_frozen_now: datetime | None = None
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, v: str | None) -> str | None:
@@ -76,6 +80,13 @@ class Settings(BaseSettings):
         if v and not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s):// URL")
         return v.rstrip("/") if v else None
+
+    @field_validator("dancebot_frozen_now")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("must include a UTC offset, e.g. 2026-12-02T15:00:00+10:00")
+        return v
 
     @model_validator(mode="after")
     def _kb_anywhere(self) -> Settings:

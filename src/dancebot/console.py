@@ -16,14 +16,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dancebot.channels.telegram_updates import callback_update, text_update
-
 from dancebot.channels import telegram
+from dancebot.channels.telegram_updates import callback_update, text_update
 from dancebot.config import Settings
 from dancebot.logs import configure_logging
 from dancebot.outbound.senders import ConsoleSender
 from dancebot.outbound.worker import OutboundWorker
 from dancebot.runtime import Runtime, open_runtime
+from dancebot.storage import keys
 from dancebot.storage.audit import flush_audit
 from dancebot.storage.embedded import default_state_dir, embedded_servers
 from dancebot.wiring import Conversation, open_conversation, worker_chores
@@ -31,9 +31,11 @@ from dancebot.wiring import Conversation, open_conversation, worker_chores
 __all__ = ["run_chat"]
 
 CHAT_ID = 100_000_001  # the console's own Telegram-like chat
+ADMIN_CHAT_ID = 100_000_002  # the administrator's chat when ADMIN_CHAT_ID is not configured
 BANNER = (
     "DanceBot — чат в консоли (тот же конвейер, что и для Telegram).\n"
-    "Пишите как клиент студии. Цифра — нажать кнопку из последнего ответа. /quit — выход.\n"
+    "Пишите как клиент студии. Цифра — нажать кнопку из последнего ответа.\n"
+    "«/admin /reply {chat} текст» — ответить как администратор. /quit — выход.\n"
 )
 
 
@@ -52,6 +54,13 @@ def _servers(settings: Settings, state_dir: Path) -> Iterator[Settings]:
         )
 
 
+def _with_console_admin(settings: Settings) -> Settings:
+    """Without a configured admin chat, the console plays it: alerts and handoffs are printed."""
+    if settings.admin_chat_id is not None:
+        return settings
+    return settings.model_copy(update={"admin_chat_id": ADMIN_CHAT_ID})
+
+
 class ConsoleChat:
     def __init__(self, rt: Runtime, conversation: Conversation, sender: ConsoleSender) -> None:
         self._rt = rt
@@ -64,12 +73,17 @@ class ConsoleChat:
     async def say(self, line: str) -> None:
         """One client line (or a button number) through the whole pipeline, replies printed."""
         n = next(self._ids)
-        if line.isdigit() and 0 < int(line) <= len(self._sender.last_buttons):
+        if line.startswith("/admin "):
+            admin = self._rt.settings.admin_chat_id or ADMIN_CHAT_ID
+            update = text_update(n, admin, n, line.removeprefix("/admin ").strip(), first_name="Админ")
+        elif line.isdigit() and 0 < int(line) <= len(self._sender.last_buttons):
             data = self._sender.last_buttons[int(line) - 1]
-            update = callback_update(n, CHAT_ID, n, data, callback_id=str(n))
+            update = callback_update(n, CHAT_ID, n, data, callback_id=str(n), first_name="Гость")
         else:
             update = text_update(n, CHAT_ID, n, line, first_name="Гость")
         msg = telegram.parse_update(update)
+        # One person at a keyboard is no spammer, but piped input arrives faster than 5 per 10 s.
+        await self._rt.redis.delete(keys.spam("telegram", CHAT_ID))
         if msg is not None:
             await self._processor.process(msg)
         await self.tick()
@@ -83,11 +97,12 @@ class ConsoleChat:
 
     async def reset(self) -> None:
         await self._rt.sessions.delete("telegram", CHAT_ID)
+        await self._rt.redis.delete(keys.profile("telegram", CHAT_ID))
 
 
 async def _loop(settings: Settings, fresh: bool) -> None:
     async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
-        chat = ConsoleChat(rt, conversation, ConsoleSender())
+        chat = ConsoleChat(rt, conversation, ConsoleSender(CHAT_ID))
         if fresh:
             await chat.reset()
         print(BANNER)
@@ -111,7 +126,7 @@ def run_chat(settings: Settings, *, fresh: bool = False, debug: bool = False) ->
         configure_logging(stream=(state_dir / "chat.log").open("a", encoding="utf-8"))
     with _servers(settings, state_dir) as ready:
         try:
-            asyncio.run(_loop(ready, fresh))
+            asyncio.run(_loop(_with_console_admin(ready), fresh))
         except KeyboardInterrupt:
             pass
     print("\nДо встречи!")

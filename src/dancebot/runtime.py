@@ -72,7 +72,9 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
     try:
         if run_migrations:
             await db.migrate(engine)
+        frozen = settings.dancebot_frozen_now
         yield Runtime(
+            **({"clock": lambda: frozen} if frozen else {}),  # type: ignore[arg-type]
             settings=settings,
             kb=kb,
             redis=redis,

@@ -20,6 +20,7 @@ from dancebot.crm.service import CRMService
 from dancebot.outbound import reminders
 from dancebot.outbound.service import Chore
 from dancebot.runtime import Runtime
+from dancebot.storage import keys
 
 __all__ = ["Conversation", "open_conversation", "worker_chores"]
 
@@ -38,6 +39,9 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
         rt.settings, on_call=tool_call_recorder(rt.audit), tz=rt.tz, today=rt.now().date()
     )
     try:
+        if fake is not None:  # a fresh in-process CRM: what Redis cached about the last one is not true of it
+            async for key in rt.redis.scan_iter(match=keys.cache("*")):
+                await rt.redis.delete(key)
         crm = CRMService(rt, client)
         engine = Engine(rt, crm)
         processor = InboundProcessor(rt, engine, AdminCommands(rt, engine))

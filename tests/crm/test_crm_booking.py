@@ -260,3 +260,21 @@ async def test_a_class_that_has_started_is_not_booked(service: CRMService, fake:
     result = await _book(service, occurrence)
     assert (result.status, result.reason) == ("rejected", "past")
     assert _creates(fake) == 0 and _stored(fake, WED_TODAY, 1001) == 0
+
+
+async def test_a_booking_cut_short_by_the_callers_timeout_leaves_a_row_and_the_key(
+    service: CRMService, fake: FakeImpulse, audit_rows: AuditRows
+) -> None:
+    occurrence = await _occ(service, WED_NEXT)
+    assert await service.find_client(MARIA) is not None  # caches warm: the create starts at once
+    fake.hang_seconds = 1.0
+    fake.store_then_hang(1)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.25):  # the conversation engine gives up before the client's 0.3 s
+            await _book(service, occurrence)
+    [row] = await audit_rows(booking_attempts)
+    assert (row["outcome"], row["client_id"]) == ("unknown", 1001)
+    assert "aborted: CancelledError" in row["detail"]
+    assert await service._rt.redis.exists(_key(MARIA, WED_NEXT))
+    assert (await _book(service, occurrence)).status == "duplicate"
+    assert _stored(fake, WED_NEXT, 1001) == 1

@@ -105,3 +105,10 @@ async def test_without_an_admin_chat_the_request_is_still_recorded(
     assert await _alerts(crm_rt) == []
     assert len(await audit_rows(fallback_requests)) == 1
     assert await alert_admin(crm_rt, "dlq", "DLQ > 10", None) is False
+
+
+async def test_a_failed_series_lists_each_class_for_the_admin(crm_rt: Runtime) -> None:
+    series = [{"when": "ср 09.12 19:00", "status": "unavailable"}, {"when": "ср 16.12 19:00", "status": "unknown"}]
+    await _fallback(crm_rt, {"name": "Мария", "phone": MARIA, "series": series})
+    [alert] = await _alerts(crm_rt)
+    assert "Занятия серии: \n  • ср 09.12 19:00, unavailable\n  • ср 16.12 19:00, unknown" in alert.text

@@ -3,18 +3,22 @@ test session; tests keep apart by using their own chat ids."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-
-from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
-from dancebot.crm.fake import FakeImpulse, create_fake_impulse
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
 from tests.e2e.stack import Stack, run_stack, serve_in_thread
 
+from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
+from dancebot.crm.fake import FakeImpulse, create_fake_impulse
+
 CRM_KEY = "impulse-demo-key-7c1e"
+# The conversation clock of the stack: SPEC §6.3's reference moment, Wed 2026-12-02 15:00 in Vladivostok.
+NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Vladivostok"))
 _chat_ids = itertools.count(5_000_001)
 
 
@@ -28,7 +32,7 @@ def fake_tg() -> Iterator[tuple[FakeTelegram, str]]:
 @pytest.fixture(scope="session")
 def fake_impulse() -> Iterator[tuple[FakeImpulse, str]]:
     """The demo studio's CRM as a real HTTP server, so tests can assert exactly which reservations exist."""
-    fake = create_fake_impulse(api_key=CRM_KEY)
+    fake = create_fake_impulse(api_key=CRM_KEY, today=NOW.date())
     with serve_in_thread(fake.app) as url:
         yield fake, f"{url}/api/public"
 
@@ -50,6 +54,7 @@ def stack(
         "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
         "IMPULSE_API_KEY": CRM_KEY,
         "IMPULSE_BASE_URL": fake_impulse[1],
+        "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
     }
     with run_stack(env, tmp_path_factory.mktemp("stack-logs")) as running:
         yield running

@@ -13,7 +13,9 @@ from dancebot.channels.telegram_fake import FakeTelegram, SentMessage
 from dancebot.storage.tables import messages
 
 
-async def replies(tg: FakeTelegram, chat_id: int, count: int = 1, *, timeout: float = 10.0, since: int = 0) -> list[str]:
+async def replies(
+    tg: FakeTelegram, chat_id: int, count: int = 1, *, timeout: float = 10.0, since: int = 0
+) -> list[str]:
     found: list[SentMessage] = await tg.wait_for(chat_id, count, timeout, since=since)
     return [m.text for m in found]
 

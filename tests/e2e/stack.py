@@ -78,8 +78,11 @@ def run_stack(env: Mapping[str, str], log_dir: Path, *, workers: int = 1) -> Ite
             logs.append(log)
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "dancebot.cli", *args],
-                stdout=log.open("wb"), stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
-            )  # fmt: skip
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+                env=full_env,
+                cwd=ROOT,
+            )
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, procs, logs)
         yield Stack(url, env["TELEGRAM_WEBHOOK_SECRET"], logs, procs)
@@ -97,8 +100,16 @@ def run_stack(env: Mapping[str, str], log_dir: Path, *, workers: int = 1) -> Ite
 def serve_in_thread(app: object) -> Iterator[str]:
     """Any ASGI app on a free loopback port in a daemon thread (fakes the processes under test call)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
-                                           lifespan="off", access_log=False))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",  # type: ignore[arg-type]
+            lifespan="off",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, name="fake-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -10,6 +10,10 @@ import time
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
+from tests.e2e.conftest import CRM_KEY
+from tests.e2e.helpers import message_rows, quiet, replies
+from tests.e2e.stack import Stack
 
 from dancebot.channels.telegram_fake import FakeTelegram
 from dancebot.channels.telegram_updates import (
@@ -23,10 +27,6 @@ from dancebot.channels.telegram_updates import (
 )
 from dancebot.runtime import Runtime
 from dancebot.storage.tables import dead_letter_messages
-from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
-from tests.e2e.conftest import CRM_KEY
-from tests.e2e.helpers import message_rows, quiet, replies
-from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -63,8 +63,9 @@ async def test_bad_secret_is_401_and_nothing_is_stored(
     stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime, secret: str | None, status: int
 ) -> None:
     headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
-    r = httpx.post(f"{stack.base_url}/webhook/telegram", json=text_update(stack.next_id(), chat_id, 1, "привет"),
-                   headers=headers)  # fmt: skip
+    r = httpx.post(
+        f"{stack.base_url}/webhook/telegram", json=text_update(stack.next_id(), chat_id, 1, "привет"), headers=headers
+    )
     assert r.status_code == status
     assert await quiet(tg, chat_id, 0.5) == []
     assert await message_rows(rt.db, chat_id, 1, timeout=1.0) == []
@@ -116,7 +117,9 @@ async def test_non_text_gets_the_text_only_reply(stack: Stack, tg: FakeTelegram,
     assert (await replies(tg, chat_id))[0].startswith("Я понимаю только текст")
 
 
-async def test_edits_and_contacts_are_recorded_as_such(stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime) -> None:
+async def test_edits_and_contacts_are_recorded_as_such(
+    stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime
+) -> None:
     stack.post(text_update(stack.next_id(), chat_id, 1, "привет"))
     await replies(tg, chat_id, 1)
     stack.post(edited_update(stack.next_id(), chat_id, 1, "привет!!"))
@@ -145,7 +148,9 @@ async def test_admin_chat_commands_reach_the_client(stack: Stack, tg: FakeTelegr
     assert "/reply" in admin[-1] and "/close" in admin[-1]
 
 
-async def test_one_chat_is_processed_one_message_at_a_time(stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime) -> None:
+async def test_one_chat_is_processed_one_message_at_a_time(
+    stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime
+) -> None:
     updates = [text_update(stack.next_id(), chat_id, i, f"вопрос номер {i}") for i in range(1, 5)]
     await asyncio.gather(*(asyncio.to_thread(stack.post, u) for u in updates))
     await replies(tg, chat_id, 4)
@@ -169,7 +174,11 @@ async def test_429_is_retried_after_retry_after_and_403_goes_to_dead_letters(
     rows: list[object] = []
     while not rows and time.monotonic() < deadline:
         async with rt.db.connect() as conn:
-            rows = list((await conn.execute(select(dead_letter_messages).where(dead_letter_messages.c.chat_id == blocked))).all())
+            rows = list(
+                (
+                    await conn.execute(select(dead_letter_messages).where(dead_letter_messages.c.chat_id == blocked))
+                ).all()
+            )
         await asyncio.sleep(0.2)
     assert len(rows) == 1 and rows[0].attempts == 1 and "blocked" in rows[0].last_error
     assert len([c for c in tg.calls if c.status == 403 and str(c.params.get("chat_id")) == str(blocked)]) == 1

@@ -94,9 +94,7 @@ def _delete(path: tuple[str | int, ...]) -> Callable[[dict[str, Any]], None]:
             "required key",
             id="missing-key",
         ),
-        pytest.param(
-            _set(("services", 0, "price_single"), "700"), "services[0].price_single", "'700'", id="str-int"
-        ),
+        pytest.param(_set(("services", 0, "price_single"), "700"), "services[0].price_single", "'700'", id="str-int"),
         pytest.param(
             _set(("studio", "branches", 1, "crm_branch_id"), 2.5),
             "studio.branches[1].crm_branch_id",
@@ -115,18 +113,14 @@ def _delete(path: tuple[str | int, ...]) -> Callable[[dict[str, Any]], None]:
             "not allowed",
             id="nested-rating",
         ),
-        pytest.param(
-            _set(("studio", "timezone"), "Vladivostok"), "studio.timezone", "Asia/Vladivostok", id="timezone"
-        ),
+        pytest.param(_set(("studio", "timezone"), "Vladivostok"), "studio.timezone", "Asia/Vladivostok", id="timezone"),
         pytest.param(
             _set(("teachers", 1, "styles"), ["breaking"]),
             "teachers[1].styles[0]",
             "'breaking'",
             id="style-ref",
         ),
-        pytest.param(
-            _set(("teachers", 4, "id"), "anastasia"), "teachers[4].id", "duplicate", id="dup-teacher"
-        ),
+        pytest.param(_set(("teachers", 4, "id"), "anastasia"), "teachers[4].id", "duplicate", id="dup-teacher"),
         pytest.param(
             _set(("studio", "branches", 1, "id"), "center"),
             "studio.branches[1].id",
@@ -145,9 +139,7 @@ def _delete(path: tuple[str | int, ...]) -> Callable[[dict[str, Any]], None]:
             "before it starts",
             id="holiday-order",
         ),
-        pytest.param(
-            _set(("subscriptions", 2, "classes"), -5), "subscriptions[2].classes", "-1", id="classes"
-        ),
+        pytest.param(_set(("subscriptions", 2, "classes"), -5), "subscriptions[2].classes", "-1", id="classes"),
     ],
 )
 def test_invalid_file_reports_the_yaml_path(

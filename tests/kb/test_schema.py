@@ -150,9 +150,7 @@ def test_at_least_one_service_and_branch() -> None:
 
 
 def test_holiday_dates_may_be_quoted_but_must_be_ordered() -> None:
-    holiday = Holiday.model_validate(
-        {"from": "2026-03-08", "to": "2026-03-08", "name": "8 Марта", "message": ""}
-    )
+    holiday = Holiday.model_validate({"from": "2026-03-08", "to": "2026-03-08", "name": "8 Марта", "message": ""})
     assert holiday.covers(date(2026, 3, 8))
 
     with pytest.raises(ValidationError) as info:
@@ -182,9 +180,7 @@ def test_cross_reference_errors_are_all_reported() -> None:
 
 def test_rating_is_reported_alongside_field_errors() -> None:
     data = minimal()
-    data["teachers"] = [
-        {"id": "lena", "name": "Лена", "aliases": [], "styles": ["bachata"], "bio": 5, "rating": 5}
-    ]
+    data["teachers"] = [{"id": "lena", "name": "Лена", "aliases": [], "styles": ["bachata"], "bio": 5, "rating": 5}]
 
     assert error_locs(data) == [("teachers", 0, "bio"), ("teachers", 0, "rating")]
 

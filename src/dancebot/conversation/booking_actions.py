@@ -29,6 +29,7 @@ from dancebot.outbound.messages import Button
 from dancebot.understanding.entities import nearest_styles
 from dancebot.understanding.faq import price_answer
 from dancebot.understanding.intents import Intent
+from dancebot.understanding.phone import display_phone
 
 if TYPE_CHECKING:
     from dancebot.conversation.engine import Engine
@@ -53,7 +54,13 @@ class BookingActions:
     # ---- collecting ---------------------------------------------------------------------------------
 
     async def collect(self: Engine, t: Turn) -> State:  # type: ignore[misc]
+        if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.msg.callback_data:
+            keep = ("client_name", "client_phone", "relation")  # a new request starts from what it says
+            t.session.slots = {k: v for k, v in t.session.slots.items() if k in keep}
+        before = dict(t.session.slots)
         notes = self._absorb(t)
+        if t.session.slots != before:
+            t.session.reprompts = {}  # the client gave something new: not a repeat of the same question
         if Intent.PRICE in {s.intent for s in t.u.intents}:
             style = t.session.slots.get("style")
             t.say(price_answer([style] if style else [], self.kb, t.lang, subscriptions=False))  # type: ignore[arg-type]
@@ -69,12 +76,14 @@ class BookingActions:
             return await self.collect(t)
         t.ask(
             self.t(t, "what_to_change"),
-            [[
-                Button(text="🕒 Время" if t.lang == "ru" else "Time", data="chg:time"),
-                Button(text="💃 Направление" if t.lang == "ru" else "Style", data="chg:style"),
-                Button(text="📱 Контакты" if t.lang == "ru" else "Contact", data="chg:contact"),
-            ]],
-        )  # fmt: skip
+            [
+                [
+                    Button(text="🕒 Время" if t.lang == "ru" else "Time", data="chg:time"),
+                    Button(text="💃 Направление" if t.lang == "ru" else "Style", data="chg:style"),
+                    Button(text="📱 Контакты" if t.lang == "ru" else "Contact", data="chg:contact"),
+                ]
+            ],
+        )
         return State.CONFIRM_BOOKING
 
     def _absorb(self: Engine, t: Turn) -> dict[str, Any]:  # type: ignore[misc]
@@ -89,8 +98,11 @@ class BookingActions:
             slots["client_name"] = data[5:]
         elif data.startswith("chg:"):
             what = data[4:]
-            drop = {"time": ("occurrence", "when"), "style": ("occurrence", "style", "teacher", "when"),
-                    "contact": ("client_name", "client_phone")}.get(what, ())  # fmt: skip
+            drop = {
+                "time": ("occurrence", "when"),
+                "style": ("occurrence", "style", "teacher", "when"),
+                "contact": ("client_name", "client_phone"),
+            }.get(what, ())
             for key in drop:
                 slots.pop(key, None)
             if what == "contact":
@@ -124,7 +136,7 @@ class BookingActions:
                 slots["relation"] = u.name.relation or "other"
         elif u.relation and not slots.get("client_name"):
             slots["relation"] = u.relation
-        phone = t.msg.contact_phone and t.msg.contact_phone or None
+        phone = (t.msg.contact_phone and t.msg.contact_phone) or None
         if phone:
             slots["client_phone"] = phone
         elif u.phone is not None:
@@ -161,8 +173,12 @@ class BookingActions:
             if t.profile.name and not slots.get("relation"):
                 slots["client_name"] = t.profile.name
             else:
-                return self._ask(t, "client_name", self.t(t, "ask_name_other" if slots.get("relation") else "ask_name"),
-                                 self._name_buttons(t))  # fmt: skip
+                return self._ask(
+                    t,
+                    "client_name",
+                    self.t(t, "ask_name_other" if slots.get("relation") else "ask_name"),
+                    self._name_buttons(t),
+                )
         if not slots.get("client_phone"):
             if t.profile.phone:
                 slots["client_phone"] = t.profile.phone
@@ -230,8 +246,12 @@ class BookingActions:
         buttons = [[Button(text=self.kb.service(i).name, data=f"style:{i}")] for i in options]  # type: ignore[union-attr]
         teacher = self.kb.teacher(slots["teacher"]) if slots.get("teacher") else None
         if teacher is not None and len(styles) > 1:
-            return self._ask(t, "group", self.t(t, "ask_style_teacher", teacher=teacher.aliases[0] if teacher.aliases
-                                                 else teacher.name), buttons)  # fmt: skip
+            return self._ask(
+                t,
+                "group",
+                self.t(t, "ask_style_teacher", teacher=teacher.aliases[0] if teacher.aliases else teacher.name),
+                buttons,
+            )
         return self._ask(t, "group", self.t(t, "ask_style"), buttons)
 
     def _next_missing_sync(self: Engine, t: Turn, occs: list[Occurrence], notes: dict[str, Any]) -> State:  # type: ignore[misc]
@@ -243,8 +263,9 @@ class BookingActions:
         """Intersect the time constraint with real occurrences (SPEC §5.1); None when the slot got filled."""
         slots = t.session.slots
         style_name = self.kb.service(slots["style"]).name if self.kb.service(slots.get("style", "")) else ""  # type: ignore[union-attr]
-        base = filter_occurrences(occs, self.kb, style=slots.get("style"), teacher=slots.get("teacher"),
-                                  branch=slots.get("branch"))  # fmt: skip
+        base = filter_occurrences(
+            occs, self.kb, style=slots.get("style"), teacher=slots.get("teacher"), branch=slots.get("branch")
+        )
         if not base and (slots.get("teacher") or slots.get("branch")):
             base = filter_occurrences(occs, self.kb, style=slots.get("style"))
         if not base:
@@ -304,7 +325,7 @@ class BookingActions:
             t,
             "summary",
             who=self.t(t, who_key, name=slots["client_name"]),
-            phone=slots["client_phone"],
+            phone=display_phone(slots["client_phone"]),
             klass=render.class_label(occ, self.kb, t.lang),
             when=render.when_label(occ, t.lang),
             where=render.branch_address(occ, self.kb),
@@ -324,9 +345,13 @@ class BookingActions:
         try:
             async with asyncio.timeout(BOOKING_TIMEOUT):
                 result = await self.crm.book(
-                    occurrence=occ, name=slots["client_name"], phone_e164=slots["client_phone"],
-                    channel=t.msg.channel, chat_id=t.msg.chat_id, trace_id=t.msg.trace_id,
-                )  # fmt: skip
+                    occurrence=occ,
+                    name=slots["client_name"],
+                    phone_e164=slots["client_phone"],
+                    channel=t.msg.channel,
+                    chat_id=t.msg.chat_id,
+                    trace_id=t.msg.trace_id,
+                )
             status, reason = result.status, result.reason
         except TimeoutError:
             status, reason = "unknown", "timeout"
@@ -342,10 +367,25 @@ class BookingActions:
     async def receipt(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         slots = t.session.slots
         occ = Occurrence.model_validate(slots["occurrence"])
-        t.say(self.t(t, "receipt", klass=render.class_label(occ, self.kb, t.lang), when=render.when_label(occ, t.lang),
-                     where=render.branch_address(occ, self.kb), bring=self.kb.policies.what_to_bring))  # fmt: skip
-        await reminders.schedule(self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence=occ,
-                                 name=slots["client_name"], lang=t.lang, now=t.now)  # fmt: skip
+        t.say(
+            self.t(
+                t,
+                "receipt",
+                klass=render.class_label(occ, self.kb, t.lang),
+                when=render.when_label(occ, t.lang),
+                where=render.branch_address(occ, self.kb),
+                bring=self.kb.policies.what_to_bring,
+            )
+        )
+        await reminders.schedule(
+            self.rt,
+            channel=t.msg.channel,
+            chat_id=t.msg.chat_id,
+            occurrence=occ,
+            name=slots["client_name"],
+            lang=t.lang,
+            now=t.now,
+        )
         self._remember_client(t)
         slots.clear()
 
@@ -359,7 +399,8 @@ class BookingActions:
 
     async def already_booked(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         occ = Occurrence.model_validate(t.session.slots["occurrence"])
-        t.say(f"{self.t(t, 'already_booked')} {render.class_label(occ, self.kb, t.lang)}, {render.when_label(occ, t.lang)}")
+        label = f"{render.class_label(occ, self.kb, t.lang)}, {render.when_label(occ, t.lang)}"
+        t.say(f"{self.t(t, 'already_booked')} {label}")
         self._remember_client(t)
         t.session.slots.clear()
 
@@ -390,14 +431,27 @@ class BookingActions:
         slots = t.session.slots
         if slots.get("occurrence"):
             occ = Occurrence.model_validate(slots["occurrence"])
-            details = booking_details(self.kb, name=slots.get("client_name"), phone=slots.get("client_phone"),
-                                      occurrence=occ)  # fmt: skip
+            details = booking_details(
+                self.kb, name=slots.get("client_name"), phone=slots.get("client_phone"), occurrence=occ
+            )
         else:
-            details = {k: v for k, v in slots.items() if k in ("style", "teacher", "branch", "client_name",
-                                                               "client_phone")}  # fmt: skip
+            details = {
+                "name": slots.get("client_name"),
+                "phone": slots.get("client_phone"),
+                "style": slots.get("style"),
+                "teacher": slots.get("teacher"),
+                "branch": slots.get("branch"),
+            }
             details["request"] = " | ".join(t.session.history[-3:])
-        await record_fallback(self.rt, kind=kind, reason=reason, channel=t.msg.channel,  # type: ignore[arg-type]
-                              chat_id=t.msg.chat_id, trace_id=t.msg.trace_id, details=details)  # fmt: skip
+        await record_fallback(
+            self.rt,
+            kind=kind,
+            reason=reason,
+            channel=t.msg.channel,  # type: ignore[arg-type]
+            chat_id=t.msg.chat_id,
+            trace_id=t.msg.trace_id,
+            details=details,
+        )
 
     async def _fallback_now(self: Engine, t: Turn, reason: str) -> State:  # type: ignore[misc]
         """The CRM is down while collecting: record what we have so the admin can finish (degradation L1)."""

@@ -28,6 +28,8 @@ GIBBERISH_LIMIT = 3
 class BrowseActions:
     async def show_schedule(self: Engine, t: Turn) -> State:  # type: ignore[misc]
         slots, u = t.session.slots, t.u
+        for key in ("style", "teacher", "branch", "when", "occurrence"):  # a new question, not a refinement
+            slots.pop(key, None)
         if u.styles:
             slots["style"] = u.styles[0].id
         if u.teachers:
@@ -45,8 +47,9 @@ class BrowseActions:
             t.say(self.t(t, "crm_down_info"))
             return State.IDLE
         when = constraint_from_json(slots.get("when"))
-        hits = filter_occurrences(occs, self.kb, style=slots.get("style"), teacher=slots.get("teacher"),
-                                  branch=slots.get("branch"), when=when)  # fmt: skip
+        hits = filter_occurrences(
+            occs, self.kb, style=slots.get("style"), teacher=slots.get("teacher"), branch=slots.get("branch"), when=when
+        )
         header = self.t(t, "schedule_header")
         if not hits:
             header = self.t(t, "schedule_empty")
@@ -64,13 +67,14 @@ class BrowseActions:
         t.session.pending["slot"] = "datetime"
         return State.BROWSING_SCHEDULE
 
-    def _answer_text(self: Engine, t: Turn) -> str | None:  # type: ignore[misc]
-        """The KB's answer to a side question, or None when the KB has none."""
+    def _answer_text(self: Engine, t: Turn, *, short: bool = False) -> str | None:  # type: ignore[misc]
+        """The KB's answer to a side question, or None when the KB has none; `short` leaves room for the
+        pending question that follows it."""
         u = t.u
         intents = {s.intent for s in u.intents}
         if Intent.PRICE in intents:
             styles = [m.id for m in u.styles] or ([t.session.slots["style"]] if t.session.slots.get("style") else [])
-            return price_answer(styles, self.kb, t.lang)  # type: ignore[arg-type]
+            return price_answer(styles, self.kb, t.lang, subscriptions=not (short and styles))  # type: ignore[arg-type]
         if u.faq is not None:
             return u.faq.answer
         if Intent.LATENESS in intents:
@@ -92,7 +96,7 @@ class BrowseActions:
 
     async def answer_and_return(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         """A side question mid-flow: answered, then the pending question asked again (SPEC §5)."""
-        text = self._answer_text(t)
+        text = self._answer_text(t, short=True)
         t.say(text if text is not None else self.t(t, "unknown_question"))
         if text is None:
             self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
@@ -102,9 +106,19 @@ class BrowseActions:
         s = t.session
         s.unknown_streak += 1
         if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
-            self.admin_job(t, self.t(t, "handoff_admin", who=self.who(t), channel=t.msg.channel, state=s.state,
-                                     reason="непонятные сообщения", history=" | ".join(s.history[-3:]),
-                                     handle=self.client_handle(t)))  # fmt: skip
+            self.admin_job(
+                t,
+                self.t(
+                    t,
+                    "handoff_admin",
+                    who=self.who(t),
+                    channel=t.msg.channel,
+                    state=s.state,
+                    reason="непонятные сообщения",
+                    history=" | ".join(s.history[-3:]),
+                    handle=self.client_handle(t),
+                ),
+            )
             t.say(self.t(t, "handoff"))
             s.enter(State.HANDOFF_TO_ADMIN)
             return
@@ -141,11 +155,13 @@ class BrowseActions:
 
 def _main_menu(self: Engine, t: Turn) -> list[list[Button]]:
     ru = t.lang == "ru"
-    return [[
-        Button(text="Записаться" if ru else "Book", data="book:"),
-        Button(text="Расписание" if ru else "Schedule", data="menu:schedule"),
-        Button(text="Цены" if ru else "Prices", data="menu:prices"),
-    ]]  # fmt: skip
+    return [
+        [
+            Button(text="Записаться" if ru else "Book", data="book:"),
+            Button(text="Расписание" if ru else "Schedule", data="menu:schedule"),
+            Button(text="Цены" if ru else "Prices", data="menu:prices"),
+        ]
+    ]
 
 
 def _sentence(text: str) -> str:

@@ -39,8 +39,13 @@ class CancelActions:
     async def start_cancel(self: Engine, t: Turn) -> State:  # type: ignore[misc]
         intents = {s.intent for s in t.u.intents}
         data = t.msg.callback_data or ""
-        mode = "reschedule" if Intent.RESCHEDULE in intents else "list" if (
-            Intent.MY_BOOKINGS in intents and Intent.CANCEL not in intents) else "cancel"  # fmt: skip
+        mode = (
+            "reschedule"
+            if Intent.RESCHEDULE in intents
+            else "list"
+            if (Intent.MY_BOOKINGS in intents and Intent.CANCEL not in intents)
+            else "cancel"
+        )
         t.session.slots.clear()
         t.session.pending["cancel"] = {"mode": mode, "step": "phone"}
         if data.startswith("bk:"):
@@ -80,8 +85,15 @@ class CancelActions:
         if flow["mode"] == "list":
             lines = "\n".join(booked_line(b, self.kb, t.lang) for b in bookings[:5])
             t.say(self.t(t, "my_bookings", lines=lines))
-            buttons = [[Button(text=("Отменить " if t.lang == "ru" else "Cancel ") + booked_line(b, self.kb, t.lang)[:40],
-                               data=f"bk:{b.reservation_id}")] for b in bookings[:3]]  # fmt: skip
+            buttons = [
+                [
+                    Button(
+                        text=("Отменить " if t.lang == "ru" else "Cancel ") + booked_line(b, self.kb, t.lang)[:40],
+                        data=f"bk:{b.reservation_id}",
+                    )
+                ]
+                for b in bookings[:3]
+            ]
             t.buttons = buttons
             t.session.pending.pop("cancel", None)
             return State.IDLE
@@ -91,7 +103,8 @@ class CancelActions:
         """ "отмените запись на пятницу" / "на хилс": keep the bookings the message points at."""
         hits = bookings
         if t.u.time is not None and not t.u.time.is_empty:
-            by_time = [b for b in hits if b.start is not None and t.u.time.matches(b.start)]
+            starts = t.u.time.select(b.start for b in hits if b.start is not None)
+            by_time = [b for b in hits if b.start in starts]
             hits = by_time or hits
         if t.u.styles:
             names = {self.kb.service(m.id).name.lower() for m in t.u.styles if self.kb.service(m.id)}  # type: ignore[union-attr]
@@ -108,13 +121,20 @@ class CancelActions:
             hours = self.kb.policies.late_cancel_hours
             late = chosen.start is not None and chosen.start - t.now < timedelta(hours=hours)
             key = "late_cancel_warning" if late else "confirm_cancel"
-            t.ask(self.t(t, key, line=line, hours=hours), [[
-                Button(text="Да, отменить" if t.lang == "ru" else "Yes, cancel", data="yes"),
-                Button(text="Нет" if t.lang == "ru" else "No", data="no"),
-            ]])  # fmt: skip
+            t.ask(
+                self.t(t, key, line=line, hours=hours),
+                [
+                    [
+                        Button(text="Да, отменить" if t.lang == "ru" else "Yes, cancel", data="yes"),
+                        Button(text="Нет" if t.lang == "ru" else "No", data="no"),
+                    ]
+                ],
+            )
             return State.CANCEL_FLOW
         flow["step"] = "select"
-        buttons = [[Button(text=booked_line(b, self.kb, t.lang)[:60], data=f"bk:{b.reservation_id}")] for b in bookings[:5]]
+        buttons = [
+            [Button(text=booked_line(b, self.kb, t.lang)[:60], data=f"bk:{b.reservation_id}")] for b in bookings[:5]
+        ]
         t.ask(self.t(t, "which_cancel"), buttons)
         return State.CANCEL_FLOW
 
@@ -136,7 +156,7 @@ class CancelActions:
             else:
                 chosen = self._narrow(t, bookings)
             return self._choose(t, chosen if len(chosen) < len(bookings) or len(chosen) == 1 else bookings)
-        if step == "confirm" and t.u.yes_no == "yes" or (t.msg.callback_data == "yes"):
+        if (step == "confirm" and t.u.yes_no == "yes") or (t.msg.callback_data == "yes"):
             return await self._do_cancel(t, BookedClass.model_validate(flow["chosen"]))
         t.ask_again()
         return State.CANCEL_FLOW
@@ -147,13 +167,20 @@ class CancelActions:
         try:
             await self.crm.cancel(chosen.reservation_id)
         except CRMError as exc:
-            await record_fallback(self.rt, kind="cancel", reason=type(exc).__name__, channel=t.msg.channel,
-                                  chat_id=t.msg.chat_id, trace_id=t.msg.trace_id,
-                                  details={"phone": flow.get("phone"), "reservation_id": chosen.reservation_id,
-                                           "class": line})  # fmt: skip
+            await record_fallback(
+                self.rt,
+                kind="cancel",
+                reason=type(exc).__name__,
+                channel=t.msg.channel,
+                chat_id=t.msg.chat_id,
+                trace_id=t.msg.trace_id,
+                details={"phone": flow.get("phone"), "reservation_id": chosen.reservation_id, "class": line},
+            )
             t.say(self.t(t, "cancel_failed"))
             return State.IDLE
-        await reminders.remove(self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence_id=chosen.occurrence_id)
+        await reminders.remove(
+            self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence_id=chosen.occurrence_id
+        )
         if flow.get("mode") == "reschedule":
             t.say(self.t(t, "cancelled", line=line))
             service = next((s for s in self.kb.services if s.name.lower() == chosen.style_name.lower()), None)

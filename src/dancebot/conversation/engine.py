@@ -91,8 +91,14 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         self, session: Session, event: Event, *, trace_id: str, admin_text: str | None = None
     ) -> list[OutboundJob]:
         """A timeout or an admin command for a client's session, through the same table as messages."""
-        msg = UnifiedMessage(channel=session.channel, chat_id=session.chat_id, message_id=f"sys:{trace_id}",  # type: ignore[arg-type]
-                             timestamp=self.rt.now(), text=None, trace_id=trace_id)  # fmt: skip
+        msg = UnifiedMessage(
+            channel=session.channel,
+            chat_id=session.chat_id,
+            message_id=f"sys:{trace_id}",  # type: ignore[arg-type]
+            timestamp=self.rt.now(),
+            text=None,
+            trace_id=trace_id,
+        )
         now = self.rt.now()
         u = understand("", kb=self.kb, state_hint=session.state, now=now)
         profile = await self.rt.sessions.load_profile(session.channel, session.chat_id)
@@ -121,8 +127,13 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
             turn.session.enter(row.next)
         if turn.session.state == State.IDLE:
             turn.session.pending.clear()
-        log.info("fsm.transition", state_from=before.value, fsm_event=event.value, action=row.action,
-                 state_to=turn.session.state)  # fmt: skip
+        log.info(
+            "fsm.transition",
+            state_from=before.value,
+            fsm_event=event.value,
+            action=row.action,
+            state_to=turn.session.state,
+        )
 
     def _expire_stale(self, turn: Turn) -> None:
         """Timeouts enforced on the next message too (SPEC §5): an expired summary or handoff is over."""
@@ -147,7 +158,9 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
             log.warning("admin.not_configured", text=text)
             return
         turn.extra_jobs.append(
-            OutboundJob(chat_id=admin, channel="telegram", text=text[:4000], trace_id=turn.msg.trace_id, purpose=purpose)
+            OutboundJob(
+                chat_id=admin, channel="telegram", text=text[:4000], trace_id=turn.msg.trace_id, purpose=purpose
+            )
         )
 
     def client_handle(self, turn: Turn) -> str:

@@ -36,6 +36,8 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
     in_booking = state in BOOKING_STATES or state is State.SERIAL_BOOKING
     if Intent.ADMIN in intents:
         return Event.ADMIN
+    if u.unknown_style and not u.styles and state in (State.IDLE, State.COLLECTING_INTENT, State.BROWSING_SCHEDULE):
+        return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
     if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW):
         return Event.ABORT
     if state is State.CONFIRM_BOOKING:
@@ -45,6 +47,8 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
             return Event.NO
     if state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots:
         return Event.YES if u.yes_no == "yes" else Event.NO
+    if Intent.LATENESS in intents and state is not State.CONFIRM_BOOKING:
+        return Event.LATENESS  # "опаздываю минут на 10" is not a class time
     for intent in (Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS):
         if intent in intents and state is not State.SERIAL_BOOKING:
             return _INTENT_EVENTS[intent]
@@ -58,6 +62,8 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
         return _INTENT_EVENTS[top]
     if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
+        if _asks(u.text):
+            return Event.SCHEDULE  # "что есть на Светланской вечером?" asks, it does not book
         return Event.SLOTS if state is State.BROWSING_SCHEDULE else Event.BOOKING
     if top in _INTENT_EVENTS:
         return _INTENT_EVENTS[top]
@@ -79,3 +85,11 @@ def _callback_event(data: str) -> Event:
         "abort": Event.ABORT,
         "book": Event.BOOKING,
     }.get(kind, Event.PICK)
+
+
+_ASK_WORDS = ("что есть", "что у вас", "какие", "когда", "есть ли", "what", "when", "which")
+
+
+def _asks(text: str) -> bool:
+    low = text.lower()
+    return "?" in low or any(w in low for w in _ASK_WORDS)

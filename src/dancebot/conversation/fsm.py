@@ -87,6 +87,21 @@ BOOKING_STATES = (S.COLLECTING_GROUP, S.COLLECTING_DATETIME, S.COLLECTING_CONTAC
 OPEN_STATES = (S.IDLE, S.COLLECTING_INTENT, S.BROWSING_SCHEDULE)
 CONVERSING = (*OPEN_STATES, *BOOKING_STATES, S.CANCEL_FLOW, S.SERIAL_BOOKING)
 ANSWERS = (E.PRICE, E.INFO, E.LATENESS, E.GREETING, E.THANKS)
+CLIENT_EVENTS = (
+    E.BOOKING,
+    E.SERIAL_BOOKING,
+    E.CANCEL,
+    E.MY_BOOKINGS,
+    E.SCHEDULE,
+    *ANSWERS,
+    E.ADMIN,
+    E.YES,
+    E.NO,
+    E.SLOTS,
+    E.PICK,
+    E.ABORT,
+    E.UNKNOWN,
+)
 
 _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Row]] = [
     # starting things, from anywhere a client is talking to the bot
@@ -125,7 +140,7 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Row]] = [
     ((S.SERIAL_BOOKING,), (E.SLOTS, E.PICK, E.NO), Row(SAME, "collect_series")),
     ((S.SERIAL_BOOKING,), (E.YES,), Row(S.IDLE, "book_series")),
     # the human administrator
-    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), tuple(E), Row(SAME, "relay")),
+    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), CLIENT_EVENTS, Row(SAME, "relay")),
     ((S.HANDOFF_TO_ADMIN,), (E.ADMIN_REPLY,), Row(S.ADMIN_RESPONDING, "admin_reply")),
     ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), (E.ADMIN_CLOSE,), Row(S.IDLE, "admin_close")),
     ((S.HANDOFF_TO_ADMIN,), (E.TIMEOUT_REPROMPT,), Row(SAME, "handoff_reminder")),

@@ -7,7 +7,6 @@ A malformed command or an unknown chat gets a usage reply in the admin chat and 
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from dancebot.channels.message import UnifiedMessage

@@ -17,9 +17,20 @@ class HandoffActions:
     async def handoff(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         s = t.session
         reason = t.text if t.text and not t.msg.callback_data else "клиент попросил администратора"
-        self.admin_job(t, self.t(t, "handoff_admin", who=self.who(t), channel=t.msg.channel, state=s.state,
-                                 reason=reason, history=" | ".join(s.history[-4:]), handle=self.client_handle(t)),
-                       purpose="handoff")  # fmt: skip
+        self.admin_job(
+            t,
+            self.t(
+                t,
+                "handoff_admin",
+                who=self.who(t),
+                channel=t.msg.channel,
+                state=s.state,
+                reason=reason,
+                history=" | ".join(s.history[-4:]),
+                handle=self.client_handle(t),
+            ),
+            purpose="handoff",
+        )
         s.slots.clear()
         s.pending.clear()
         t.say(self.t(t, "handoff"))
@@ -27,8 +38,9 @@ class HandoffActions:
     async def relay(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         text = t.text or t.msg.callback_data or ""
         if text:
-            self.admin_job(t, self.t(t, "relay_admin", who=self.who(t), text=text, handle=self.client_handle(t)),
-                           purpose="relay")  # fmt: skip
+            self.admin_job(
+                t, self.t(t, "relay_admin", who=self.who(t), text=text, handle=self.client_handle(t)), purpose="relay"
+            )
 
     async def admin_reply(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         prefix = "Администратор" if t.lang == "ru" else "Administrator"

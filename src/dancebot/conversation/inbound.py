@@ -45,13 +45,23 @@ class InboundProcessor:
         started = time.perf_counter()
         if self._rt.settings.admin_chat_id is not None and msg.chat_id == self._rt.settings.admin_chat_id:
             await self._rt.audit.message(
-                trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
-                text=msg.text, message_id=msg.message_id, message_type=msg.message_type, state="ADMIN",
-            )  # fmt: skip
+                trace_id=msg.trace_id,
+                channel=msg.channel,
+                chat_id=msg.chat_id,
+                direction="in",
+                text=msg.text,
+                message_id=msg.message_id,
+                message_type=msg.message_type,
+                state="ADMIN",
+            )
             await self._send(await self._admin.handle(msg), state="ADMIN")
             return gate.Verdict.PASS
-        log.info("inbound.message", type=msg.message_type, text=msg.text or msg.callback_data or msg.contact_phone,
-                 edit=msg.is_edit)  # fmt: skip
+        log.info(
+            "inbound.message",
+            type=msg.message_type,
+            text=msg.text or msg.callback_data or msg.contact_phone,
+            edit=msg.is_edit,
+        )
         verdict, first_spam = await gate.check(self._rt.redis, msg)
         if verdict is not gate.Verdict.PASS:
             if verdict is not gate.Verdict.SPAM or first_spam:
@@ -68,10 +78,18 @@ class InboundProcessor:
     async def _process_locked(self, msg: UnifiedMessage) -> None:
         if msg.callback_query_id:
             await self._send(
-                [OutboundJob(kind="callback_answer", chat_id=msg.chat_id, callback_query_id=msg.callback_query_id,
-                             trace_id=msg.trace_id, channel=msg.channel)],
-                state=None, audit=False,
-            )  # fmt: skip
+                [
+                    OutboundJob(
+                        kind="callback_answer",
+                        chat_id=msg.chat_id,
+                        callback_query_id=msg.callback_query_id,
+                        trace_id=msg.trace_id,
+                        channel=msg.channel,
+                    )
+                ],
+                state=None,
+                audit=False,
+            )
         buffer_key = keys.buffer(msg.channel, msg.chat_id)
         peek = await self._rt.sessions.load(msg.channel, msg.chat_id)
         buffered = peek.state == "BOOKING_IN_PROGRESS"
@@ -93,10 +111,16 @@ class InboundProcessor:
     async def _turn(self, msg: UnifiedMessage) -> None:
         session = await self._rt.sessions.load(msg.channel, msg.chat_id)
         await self._rt.audit.message(
-            trace_id=msg.trace_id, channel=msg.channel, chat_id=msg.chat_id, direction="in",
-            text=msg.text or msg.callback_data or msg.contact_phone, message_id=msg.message_id,
-            message_type=msg.message_type, state=session.state, is_edit=msg.is_edit,
-        )  # fmt: skip
+            trace_id=msg.trace_id,
+            channel=msg.channel,
+            chat_id=msg.chat_id,
+            direction="in",
+            text=msg.text or msg.callback_data or msg.contact_phone,
+            message_id=msg.message_id,
+            message_type=msg.message_type,
+            state=session.state,
+            is_edit=msg.is_edit,
+        )
         if msg.is_textual:
             jobs = await self._conversation.handle(msg, session)
         else:
@@ -112,9 +136,13 @@ class InboundProcessor:
         for job in jobs:
             if job.kind == "message":
                 await self._rt.audit.message(
-                    trace_id=job.trace_id, channel=job.channel, chat_id=job.chat_id, direction="out",
-                    text=job.text, state=job.state or state,
-                )  # fmt: skip
+                    trace_id=job.trace_id,
+                    channel=job.channel,
+                    chat_id=job.chat_id,
+                    direction="out",
+                    text=job.text,
+                    state=job.state or state,
+                )
 
     @staticmethod
     def reply(msg: UnifiedMessage, text: str, **extra: object) -> OutboundJob:

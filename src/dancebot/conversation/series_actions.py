@@ -11,20 +11,39 @@ from dancebot.conversation.fsm import State
 from dancebot.conversation.slots import constraint_from_json, filter_occurrences
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
+from dancebot.crm.fallback import record_fallback
 from dancebot.crm.models import Occurrence
 from dancebot.outbound import reminders
 from dancebot.outbound.messages import Button
+from dancebot.understanding.phone import display_phone
 
 if TYPE_CHECKING:
     from dancebot.conversation.engine import Engine
 
 __all__ = ["SeriesActions", "class_count"]
 
-_COUNT_WORDS = {"два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8,
-                "two": 2, "three": 3, "four": 4, "five": 5}  # fmt: skip
+_COUNT_WORDS = {
+    "два": 2,
+    "две": 2,
+    "три": 3,
+    "четыре": 4,
+    "пять": 5,
+    "шесть": 6,
+    "семь": 7,
+    "восемь": 8,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+}
 _COUNT = re.compile(r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s*(?:занят|урок|раз|тренир|class|lesson)", re.I)
-_REASONS = {"full": "мест нет", "closed": "группа закрыта", "past": "уже прошло", "recent": "уже записаны",
-            "already_booked": "уже записаны"}  # fmt: skip
+_REASONS = {
+    "full": "мест нет",
+    "closed": "группа закрыта",
+    "past": "уже прошло",
+    "recent": "уже записаны",
+    "already_booked": "уже записаны",
+}
 
 
 def class_count(text: str) -> int | None:
@@ -58,8 +77,9 @@ class SeriesActions:
             t.ask(self.t(t, "series_ask_count"))
             t.session.pending["slot"] = "datetime"
             return State.SERIAL_BOOKING
-        hits = filter_occurrences(occs, self.kb, style=slots["style"], teacher=slots.get("teacher"),
-                                  branch=slots.get("branch"), when=when)  # fmt: skip
+        hits = filter_occurrences(
+            occs, self.kb, style=slots["style"], teacher=slots.get("teacher"), branch=slots.get("branch"), when=when
+        )
         if not hits:
             base = filter_occurrences(occs, self.kb, style=slots["style"])
             self._offer(t, "no_match_time", base, self.kb.service(slots["style"]).name)  # type: ignore[union-attr]
@@ -87,11 +107,18 @@ class SeriesActions:
     def _series_summary(self: Engine, t: Turn, chosen: list[Occurrence]) -> State:  # type: ignore[misc]
         slots = t.session.slots
         lines = "\n".join(render.when_label(o, t.lang) for o in chosen)
-        text = self.t(t, "series_summary", who=slots["client_name"], phone=slots["client_phone"],
-                      klass=f"{render.class_label(chosen[0], self.kb, t.lang)}, {render.branch_address(chosen[0], self.kb)}",
-                      lines=lines)  # fmt: skip
+        text = self.t(
+            t,
+            "series_summary",
+            who=slots["client_name"],
+            phone=display_phone(slots["client_phone"]),
+            klass=f"{render.class_label(chosen[0], self.kb, t.lang)}, {render.branch_address(chosen[0], self.kb)}",
+            lines=lines,
+        )
         t.session.pending["slot"] = "confirmation"
-        t.ask(text, [[Button(text=self.t(t, "yes_button"), data="yes"), Button(text=self.t(t, "no_button"), data="no")]])
+        t.ask(
+            text, [[Button(text=self.t(t, "yes_button"), data="yes"), Button(text=self.t(t, "no_button"), data="no")]]
+        )
         return State.SERIAL_BOOKING
 
     async def book_series(self: Engine, t: Turn) -> State:  # type: ignore[misc]
@@ -99,31 +126,54 @@ class SeriesActions:
         series = [Occurrence.model_validate(o) for o in slots.get("series", [])]
         if not series or not slots.get("client_name") or not slots.get("client_phone"):
             return await self.collect_series(t)
-        results = await self.crm.book_series(occurrences=series, name=slots["client_name"],
-                                             phone_e164=slots["client_phone"], channel=t.msg.channel,
-                                             chat_id=t.msg.chat_id, trace_id=t.msg.trace_id)  # fmt: skip
+        results = await self.crm.book_series(
+            occurrences=series,
+            name=slots["client_name"],
+            phone_e164=slots["client_phone"],
+            channel=t.msg.channel,
+            chat_id=t.msg.chat_id,
+            trace_id=t.msg.trace_id,
+        )
         lines: list[str] = []
         failed: list[dict[str, Any]] = []
         for r in results:
             line = render.when_label(r.occurrence, t.lang)
             if r.status == "booked":
-                lines.append(f"✓ {line}")
-                await reminders.schedule(self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence=r.occurrence,
-                                         name=slots["client_name"], lang=t.lang, now=t.now)  # fmt: skip
+                lines.append(f"• {line}")
+                await reminders.schedule(
+                    self.rt,
+                    channel=t.msg.channel,
+                    chat_id=t.msg.chat_id,
+                    occurrence=r.occurrence,
+                    name=slots["client_name"],
+                    lang=t.lang,
+                    now=t.now,
+                )
             elif r.status == "duplicate":
-                lines.append(f"✓ {line} ({_REASONS['recent'] if t.lang == 'ru' else 'already booked'})")
+                lines.append(f"• {line} ({_REASONS['recent'] if t.lang == 'ru' else 'already booked'})")
             else:
-                reason = _REASONS.get(r.reason or "", "передала администратору" if t.lang == "ru" else "sent to the admin")
+                reason = _REASONS.get(
+                    r.reason or "", "передала администратору" if t.lang == "ru" else "sent to the admin"
+                )
                 lines.append(self.t(t, "series_failed_line", line=line, reason=reason))
                 if r.status in ("unavailable", "unknown"):
                     failed.append({"occurrence_id": r.occurrence.occurrence_id, "when": line, "status": r.status})
         if failed:
-            details = {"name": slots["client_name"], "phone": slots["client_phone"],
-                       "class": render.class_label(series[0], self.kb, "ru"), "series": failed}  # fmt: skip
-            from dancebot.crm.fallback import record_fallback
-
-            await record_fallback(self.rt, kind="booking", reason="series_unavailable", channel=t.msg.channel,
-                                  chat_id=t.msg.chat_id, trace_id=t.msg.trace_id, details=details)  # fmt: skip
+            details = {
+                "name": slots["client_name"],
+                "phone": slots["client_phone"],
+                "class": render.class_label(series[0], self.kb, "ru"),
+                "series": failed,
+            }
+            await record_fallback(
+                self.rt,
+                kind="booking",
+                reason="series_unavailable",
+                channel=t.msg.channel,
+                chat_id=t.msg.chat_id,
+                trace_id=t.msg.trace_id,
+                details=details,
+            )
         t.say(self.t(t, "series_receipt", lines="\n".join(lines), where=render.branch_address(series[0], self.kb)))
         self._remember_client(t)
         slots.clear()

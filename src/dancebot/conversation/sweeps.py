@@ -98,6 +98,12 @@ async def _fire(rt: Runtime, engine: Engine, channel: str, chat_id: int, now: fl
     await rt.sessions.save(session)
     await enqueue(rt.redis, *jobs)
     for job in jobs:
-        await rt.audit.message(trace_id=trace_id, channel=job.channel, chat_id=job.chat_id, direction="out",
-                               text=job.text, state=session.state)  # fmt: skip
+        await rt.audit.message(
+            trace_id=trace_id,
+            channel=job.channel,
+            chat_id=job.chat_id,
+            direction="out",
+            text=job.text,
+            state=session.state,
+        )
     return 1

@@ -51,7 +51,9 @@ class Turn:
         question = self.session.pending.get("question")
         if not question:
             return False
-        self.parts.append(prefix_key_text.format(question=question) if prefix_key_text else question)
+        if prefix_key_text:
+            question = prefix_key_text.format(question=question[:1].lower() + question[1:])
+        self.parts.append(question)
         self.buttons = [[Button(**b) for b in row] for row in self.session.pending.get("buttons", [])]
         self.request_contact = bool(self.session.pending.get("request_contact"))
         return True

@@ -11,11 +11,13 @@
     a class that has already started → "rejected" ("past") without asking the CRM
 
 The key is kept after "booked", "duplicate" and "unknown": a retry within 10 minutes must not POST
-again. Every call writes one `booking_attempts` row; a success invalidates the cached schedule.
+again. Every call writes one `booking_attempts` row — also when the caller's timeout cancels the flow
+midway (outcome "unknown", the key kept); a success invalidates the cached schedule.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -105,9 +107,9 @@ class BookingFlow:
         else:
             try:
                 outcome = await self._attempt(occurrence, name, trail)
-            except Exception as exc:  # a bug or Redis trouble mid-flow: keep the key, leave a trace
+            except BaseException as exc:  # cancelled (the caller's timeout), a bug, Redis trouble: keep the key
                 trail.note(f"aborted: {type(exc).__name__}")
-                await self._record(("unknown", "unverified"), trail)
+                await asyncio.shield(self._record(("unknown", "unverified"), trail))
                 raise
             if outcome[0] in ("rejected", "unavailable"):
                 await self._rt.redis.delete(key)

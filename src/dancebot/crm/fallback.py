@@ -36,14 +36,30 @@ _TITLES: Final[dict[str, str]] = {
     "verify": "❓ Проверьте запись в CRM: ответ на запрос не пришёл, запись могла сохраниться",
     "l3": "🆘 Клиенту нужна помощь: технические неполадки",
 }
-_LABELS: Final[dict[str, str]] = {"class": "Занятие", "when": "Когда", "branch": "Филиал", "teacher": "Педагог"}
+_LABELS: Final[dict[str, str]] = {
+    "class": "Занятие",
+    "when": "Когда",
+    "series": "Занятия серии",
+    "branch": "Филиал",
+    "teacher": "Педагог",
+    "style": "Направление",
+    "request": "Запрос клиента",
+}
 _WEEKDAYS: Final = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-_REASONS: Final[dict[str, str]] = {  # `BookingResult.reason` values, in the admin's words
-    "unavailable": "CRM не отвечает",
-    "auth_error": "CRM не принимает ключ API — проверьте IMPULSE_API_KEY",
-    "protocol_error": "CRM ответила в непонятном формате",
+_CRM_DOWN = "CRM не отвечает"
+_CRM_KEY = "CRM не принимает ключ API — проверьте IMPULSE_API_KEY"
+_CRM_ODD = "CRM ответила в непонятном формате"
+_REASONS: Final[dict[str, str]] = {  # `BookingResult.reason` values and CRM error names, in the admin's words
+    "unavailable": _CRM_DOWN,
+    "auth_error": _CRM_KEY,
+    "protocol_error": _CRM_ODD,
     "unverified": "CRM не подтвердила запись",
     "not_attempted": "CRM не ответила на предыдущее занятие серии",
+    "timeout": "запись не завершилась вовремя",
+    "CRMUnavailable": _CRM_DOWN,
+    "CRMAuthError": _CRM_KEY,
+    "CRMProtocolError": _CRM_ODD,
+    "CRMUnknownOutcome": "CRM не подтвердила операцию",
 }
 
 
@@ -127,9 +143,11 @@ def fallback_alert_text(
     handle = f"wa:{chat_id}" if channel == "whatsapp" else str(chat_id)
     client = ", ".join(str(v) for v in (details.get("name"), details.get("phone")) if v) or "не назвался"
     lines = [_TITLES.get(kind, f"Заявка ({kind})"), f"Клиент: {client}"]
-    lines += [f"{label}: {details[key]}" for key, label in _LABELS.items() if details.get(key)]
+    lines += [f"{label}: {_plain(details[key])}" for key, label in _LABELS.items() if details.get(key)]
     shown = {"name", "phone", "occurrence_id", *_LABELS}
-    lines += [f"{key}: {value}" for key, value in details.items() if key not in shown and value not in (None, "")]
+    lines += [
+        f"{key}: {_plain(value)}" for key, value in details.items() if key not in shown and value not in (None, "")
+    ]
     lines += [
         f"Причина: {_REASONS[reason]} ({reason})" if reason in _REASONS else f"Причина: {reason}",
         f"Канал: {channel}, чат {handle}",
@@ -138,3 +156,12 @@ def fallback_alert_text(
         "без отдельного сообщения.",
     ]
     return "\n".join(lines)
+
+
+def _plain(value: Any) -> str:
+    """A list (e.g. the classes of a series) one item per line; a dict as its values."""
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v not in (None, ""))
+    if isinstance(value, list | tuple):
+        return "".join(f"\n  • {_plain(item)}" for item in value)
+    return str(value)

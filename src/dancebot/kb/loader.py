@@ -76,9 +76,7 @@ def validate_kb(data: Any, source: str | Path | None = None) -> LoadedKB:
     """Validate already-parsed YAML data (no I/O); raises KBInvalid listing every problem."""
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
-        problem = KBProblem(
-            "", f"top level must be a mapping of sections (schema_version, studio, ...), got {got}"
-        )
+        problem = KBProblem("", f"top level must be a mapping of sections (schema_version, studio, ...), got {got}")
         raise KBInvalid([problem], source)
     try:
         kb = KnowledgeBase.model_validate(data)
@@ -113,9 +111,7 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
             if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
                 if key_node.value in seen:
                     line = key_node.start_mark.line + 1
-                    self.duplicates.append(
-                        f"line {line}: duplicate key {key_node.value!r}, the last one wins"
-                    )
+                    self.duplicates.append(f"line {line}: duplicate key {key_node.value!r}, the last one wins")
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 

@@ -46,9 +46,7 @@ LaxDate = Annotated[date, Field(strict=False)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, strict=True, extra="ignore", validate_by_alias=True, validate_by_name=True
-    )
+    model_config = ConfigDict(frozen=True, strict=True, extra="ignore", validate_by_alias=True, validate_by_name=True)
 
 
 def _error(kind: str, message: str, loc: Loc, value: Any) -> InitErrorDetails:

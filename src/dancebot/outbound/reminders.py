@@ -50,9 +50,17 @@ async def schedule(
         due = occurrence.start - offset
         if due <= now:
             continue
-        member = json.dumps({"v": 1, "kind": kind, "channel": channel, "chat_id": chat_id,
-                             "occurrence_id": occurrence.occurrence_id, "text": texts[kind].format(**fields)},
-                            ensure_ascii=False)  # fmt: skip
+        member = json.dumps(
+            {
+                "v": 1,
+                "kind": kind,
+                "channel": channel,
+                "chat_id": chat_id,
+                "occurrence_id": occurrence.occurrence_id,
+                "text": texts[kind].format(**fields),
+            },
+            ensure_ascii=False,
+        )
         await rt.redis.zadd(keys.REMINDERS, {member: due.timestamp()})
         await rt.redis.sadd(index, member)
         await rt.redis.expireat(index, int(occurrence.start.timestamp()) + 3600)
@@ -79,7 +87,13 @@ async def send_due(rt: Runtime, now: float | None = None) -> int:
         item = json.loads(member)
         job = OutboundJob(chat_id=int(item["chat_id"]), channel=item["channel"], text=item["text"], purpose="reminder")
         await enqueue(rt.redis, job)
-        await rt.audit.message(trace_id=job.job_id, channel=job.channel, chat_id=job.chat_id, direction="out",
-                               text=job.text, state="REMINDER")  # fmt: skip
+        await rt.audit.message(
+            trace_id=job.job_id,
+            channel=job.channel,
+            chat_id=job.chat_id,
+            direction="out",
+            text=job.text,
+            state="REMINDER",
+        )
         sent += 1
     return sent

@@ -78,7 +78,8 @@ class TelegramSender:
 class ConsoleSender:
     """`dancebot chat`: prints what the bot would send, buttons as numbered choices."""
 
-    def __init__(self, write: object = print) -> None:
+    def __init__(self, client_chat_id: int, write: object = print) -> None:
+        self._client = client_chat_id
         self._write = write
         self.last_buttons: list[str] = []  # callback data of the buttons last shown, for "type 1 to tap"
 
@@ -91,12 +92,12 @@ class ConsoleSender:
     async def send(self, job: OutboundJob) -> None:
         if job.kind == "callback_answer":
             return
-        prefix = "🤖 " if job.purpose == "reply" else f"[{job.purpose} → чат {job.chat_id}] "
+        prefix = "🤖 " if job.chat_id == self._client else f"[{job.purpose} → админ-чат {job.chat_id}] "
         lines = [prefix + job.text]
         buttons = [b for row in job.buttons for b in row]
         if buttons:
             self.last_buttons = [b.data for b in buttons]
         lines += [f"   [{i}] {b.text}" for i, b in enumerate(buttons, 1)]
         if job.request_contact:
-            lines.append("   (можно отправить номер телефона текстом)")
+            lines.append("   [📱 кнопка «Поделиться номером» — в консоли напишите номер текстом]")
         self._write("\n".join(lines))  # type: ignore[operator]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
 
-__all__ = ["PhoneResult", "extract_phone", "mask_phone"]
+__all__ = ["PhoneResult", "display_phone", "extract_phone", "mask_phone"]
 
 REGION = "RU"
 # A run of digits with the usual separators, long enough to be meant as a phone number.
@@ -62,3 +62,12 @@ def mask_phone(e164: str) -> str:
     if len(digits) < 8:
         return prefix + "*" * max(len(digits) - 2, 0) + digits[-2:]
     return f"{prefix}{digits[:4]}****{digits[-3:]}"
+
+
+def display_phone(e164: str) -> str:
+    """ "+79141234567" → "+7 914 123-45-67", as the client reads it back in a summary."""
+    try:
+        number = phonenumbers.parse(e164, REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from dancebot.understanding.temporal_facts import Facts, calendar_date, monday_of
+from dancebot.understanding.temporal_facts import DayRange, Facts, TimeRange, calendar_date, monday_of
 from dancebot.understanding.temporal_lexicon import (
     AFTERNOON,
     EVENING,
@@ -41,8 +41,6 @@ from dancebot.understanding.temporal_rules import collect_facts
 
 __all__ = ["TimeConstraint", "describe_datetime", "format_constraint", "parse_temporal"]
 
-DayRange = tuple[date, date]
-TimeRange = tuple[time, time]
 _WEEK = 7
 _T = TypeVar("_T", date, time)
 

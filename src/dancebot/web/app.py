@@ -27,6 +27,7 @@ __all__ = ["MAX_BODY", "create_app"]
 log = get_logger(__name__)
 MAX_BODY = 1024 * 1024
 
+
 async def _read_body(request: Request) -> bytes | None:
     """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
     declared = request.headers.get("content-length")
