@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -102,9 +103,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _check_kb(settings)
     configure_logging()
     token = settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
+    # Migrations in a child process: Alembic would otherwise stay in this long-running process's memory.
+    migrated = subprocess.run([sys.executable, "-m", "dancebot.cli", "migrate"], capture_output=True, text=True)
+    if migrated.returncode != 0:
+        return _fail(f"migrations failed:\n{migrated.stderr.strip()}")
 
     async def main(stop: asyncio.Event) -> None:
-        async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
+        async with open_runtime(settings, run_migrations=False) as rt, open_conversation(rt) as conversation:
             senders = {"telegram": TelegramSender(token, settings.telegram_api_base_url)}
             await run_worker(rt, senders, stop, extra_chores=worker_chores(rt, conversation.engine))
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dancebot.conversation.engine import Engine
 from dancebot.conversation.handoff import AdminCommands
 from dancebot.conversation.inbound import InboundProcessor
 from dancebot.conversation.sweeps import sweep_sessions
 from dancebot.crm.factory import build_impulse_client, tool_call_recorder
-from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.service import CRMService
 from dancebot.outbound import reminders
 from dancebot.outbound.service import Chore
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
+
+if TYPE_CHECKING:
+    from dancebot.crm.fake import FakeImpulse
 
 __all__ = ["Conversation", "open_conversation", "worker_chores"]
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
-from tests.e2e.stack import Stack, run_stack, serve_in_thread
 
 from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
+from dancebot.conversation.session import SessionStore
 from dancebot.crm.fake import FakeImpulse, create_fake_impulse
+from dancebot.runtime import connect_redis
+from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
+from tests.e2e.stack import Stack, run_stack, serve_in_thread
 
 CRM_KEY = "impulse-demo-key-7c1e"
 # The conversation clock of the stack: SPEC §6.3's reference moment, Wed 2026-12-02 15:00 in Vladivostok.
@@ -37,6 +39,22 @@ def fake_impulse() -> Iterator[tuple[FakeImpulse, str]]:
         yield fake, f"{url}/api/public"
 
 
+def stack_redis_url(servers: Servers) -> str:
+    """The stack's own Redis database: its worker must not take jobs that other tests queue for theirs."""
+    base = servers.redis_url.split("?")[0]
+    if base.startswith("unix://"):
+        return f"{base}?db=1"
+    return base.rstrip("/").rsplit("/", 1)[0] + "/1" if base.count("/") > 2 else f"{base}/1"
+
+
+@pytest.fixture
+async def stack_sessions(servers: Servers) -> AsyncIterator[SessionStore]:
+    """Sessions as the running stack sees them."""
+    redis = connect_redis(stack_redis_url(servers))
+    yield SessionStore(redis)
+    await redis.aclose()
+
+
 @pytest.fixture(scope="session")
 def stack(
     servers: Servers,
@@ -45,7 +63,7 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     env = {
-        "REDIS_URL": servers.redis_url,
+        "REDIS_URL": stack_redis_url(servers),
         "DATABASE_URL": servers.database_url,
         "KB_PATH": str(KB_PATH),
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,

@@ -10,10 +10,6 @@ import time
 import httpx
 import pytest
 from sqlalchemy import select
-from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
-from tests.e2e.conftest import CRM_KEY
-from tests.e2e.helpers import message_rows, quiet, replies
-from tests.e2e.stack import Stack
 
 from dancebot.channels.telegram_fake import FakeTelegram
 from dancebot.channels.telegram_updates import (
@@ -25,8 +21,13 @@ from dancebot.channels.telegram_updates import (
     text_update,
     voice_update,
 )
+from dancebot.conversation.session import SessionStore
 from dancebot.runtime import Runtime
 from dancebot.storage.tables import dead_letter_messages
+from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
+from tests.e2e.conftest import CRM_KEY
+from tests.e2e.helpers import message_rows, quiet, replies
+from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -149,12 +150,12 @@ async def test_admin_chat_commands_reach_the_client(stack: Stack, tg: FakeTelegr
 
 
 async def test_one_chat_is_processed_one_message_at_a_time(
-    stack: Stack, tg: FakeTelegram, chat_id: int, rt: Runtime
+    stack: Stack, tg: FakeTelegram, chat_id: int, stack_sessions: SessionStore
 ) -> None:
     updates = [text_update(stack.next_id(), chat_id, i, f"вопрос номер {i}") for i in range(1, 5)]
     await asyncio.gather(*(asyncio.to_thread(stack.post, u) for u in updates))
     await replies(tg, chat_id, 4)
-    session = await rt.sessions.load("telegram", chat_id)
+    session = await stack_sessions.load("telegram", chat_id)
     assert sorted(session.history) == sorted(f"вопрос номер {i}" for i in range(1, 5))  # no update lost
 
 

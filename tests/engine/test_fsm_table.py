@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.engine.conftest import NOW
-
 from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.fsm import BOOKING_STATES, FIRST_MISSING, SAME, TABLE, Event, State
 from dancebot.conversation.session import Profile, Session
 from dancebot.conversation.turn import Turn
 from dancebot.understanding.rules import understand
 from dancebot.wiring import Conversation
+from tests.engine.conftest import NOW
 
 SAMPLE_TEXT = {
     Event.BOOKING: "хочу записаться на хилс",

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
-from tests.conftest import BOT_TOKEN
 
 from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
 from dancebot.outbound.messages import Button, OutboundJob
@@ -24,6 +23,7 @@ from dancebot.runtime import Runtime
 from dancebot.storage import keys
 from dancebot.storage.audit import flush_audit
 from dancebot.storage.tables import dead_letter_messages
+from tests.conftest import BOT_TOKEN
 
 CHAT = 600_000_001
 

@@ -26,7 +26,7 @@ from dancebot.crm.service import CRMService
 from dancebot.logs import get_logger
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
-from dancebot.understanding.rules import understand
+from dancebot.understanding.rules import Understanding, understand
 
 __all__ = ["Engine", "detect_language"]
 
@@ -100,9 +100,9 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
             trace_id=trace_id,
         )
         now = self.rt.now()
-        u = understand("", kb=self.kb, state_hint=session.state, now=now)
-        profile = await self.rt.sessions.load_profile(session.channel, session.chat_id)
         lang = session.language or self.kb.tone.language
+        u = Understanding.empty("en" if lang == "en" else "ru")
+        profile = await self.rt.sessions.load_profile(session.channel, session.chat_id)
         turn = Turn(msg=msg, session=session, profile=profile, u=u, lang=lang, now=now)
         if admin_text is not None:
             session.pending["admin_text"] = admin_text

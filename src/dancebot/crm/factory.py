@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,8 +18,10 @@ import structlog
 
 from dancebot.config import Settings
 from dancebot.crm.client import CallRecord, ImpulseClient
-from dancebot.crm.fake import FakeImpulse, create_fake_impulse
 from dancebot.storage.audit import Audit
+
+if TYPE_CHECKING:
+    from dancebot.crm.fake import FakeImpulse
 
 __all__ = [
     "FAKE_API_KEY",
@@ -61,6 +63,8 @@ def build_impulse_client(
             tz=tz,
         )
         return client, None, http
+    from dancebot.crm.fake import create_fake_impulse  # FastAPI and the demo seed: only when no CRM is set up
+
     fake = create_fake_impulse(api_key=FAKE_API_KEY, today=today or dt.datetime.now(tz).date(), tz=tz.key)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app))
     client = ImpulseClient(

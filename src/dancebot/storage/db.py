@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["create_engine", "migrate", "ping"]
 
@@ -27,6 +29,8 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 
 def _alembic_config(connection: object) -> Config:
+    from alembic.config import Config  # imported only when migrating: it costs a long-running process ~11 MB
+
     cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
@@ -34,6 +38,8 @@ def _alembic_config(connection: object) -> Config:
 
 
 def _upgrade(connection: object) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), "head")
 
 

@@ -83,6 +83,28 @@ class Understanding:
     gibberish: bool
     confident: bool  # the rules settled the message; otherwise the engine may ask an LLM
 
+    @classmethod
+    def empty(cls, lang: Lang = "ru") -> Understanding:
+        """Nothing said: a system event (timeout, admin command) runs through the FSM with this."""
+        return cls(
+            text="",
+            lang=lang,
+            intents=(IntentScore(Intent.UNKNOWN, 0.0),),
+            styles=(),
+            teachers=(),
+            branches=(),
+            unknown_style=None,
+            name=None,
+            relation=None,
+            phone=None,
+            yes_no=None,
+            has_correction=False,
+            faq=None,
+            time=None,
+            gibberish=False,
+            confident=True,
+        )
+
     @property
     def intent(self) -> Intent:
         return self.intents[0].intent
