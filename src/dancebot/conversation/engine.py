@@ -64,6 +64,10 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         text = (msg.text or "").strip()
         if msg.contact_phone:
             text = msg.contact_phone
+        if not msg.callback_data and text.isdigit() and session.pending.get("buttons"):
+            flat = [b for row in session.pending["buttons"] for b in row]
+            if 0 < int(text) <= len(flat):  # "2" typed instead of tapping the second button
+                msg = msg.model_copy(update={"callback_data": flat[int(text) - 1]["data"]})
         menu = CALLBACK_TEXT.get(msg.callback_data or "")
         if menu is not None:
             text = menu.get(session.language or self.kb.tone.language, menu["ru"])

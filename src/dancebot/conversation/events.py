@@ -40,6 +40,10 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
         return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
     if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW):
         return Event.ABORT
+    if Intent.LATENESS in intents:
+        return Event.LATENESS  # "опаздываю минут на 10" is not a class time
+    if Intent.PRICE in intents and Intent.BOOKING not in intents and in_booking:
+        return Event.PRICE  # "а сколько стоит хилс?" mid-booking is a side question, not a new style
     if state is State.CONFIRM_BOOKING:
         if u.yes_no == "yes" and not u.has_correction and not u.has_slots:
             return Event.YES
@@ -47,8 +51,6 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
             return Event.NO
     if state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots:
         return Event.YES if u.yes_no == "yes" else Event.NO
-    if Intent.LATENESS in intents and state is not State.CONFIRM_BOOKING:
-        return Event.LATENESS  # "опаздываю минут на 10" is not a class time
     for intent in (Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS):
         if intent in intents and state is not State.SERIAL_BOOKING:
             return _INTENT_EVENTS[intent]
@@ -57,8 +59,8 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
     if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
         return Event.SLOTS
     top = u.intents[0].intent if u.intents else Intent.UNKNOWN
-    if Intent.BOOKING in intents:
-        return Event.BOOKING
+    if Intent.BOOKING in intents or (u.styles and _wants(u.text) and not in_booking):
+        return Event.BOOKING  # "хочу на хилс, и сколько стоит?": the booking first, the price with it
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
         return _INTENT_EVENTS[top]
     if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
@@ -93,3 +95,11 @@ _ASK_WORDS = ("что есть", "что у вас", "какие", "когда",
 def _asks(text: str) -> bool:
     low = text.lower()
     return "?" in low or any(w in low for w in _ASK_WORDS)
+
+
+_WANT_WORDS = ("хочу", "хотел", "хотела", "запиш", "записат", "want", "book", "sign up")
+
+
+def _wants(text: str) -> bool:
+    low = text.lower()
+    return any(w in low for w in _WANT_WORDS)
