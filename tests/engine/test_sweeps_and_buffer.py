@@ -113,3 +113,15 @@ async def test_a_message_during_a_booking_waits_and_is_answered_after_it(rt: Run
     replies = [j for j in await _queued(rt) if j.kind == "message"]
     assert len(replies) == 1 and "удобную одежду" in replies[0].text.lower()
     assert await rt.redis.llen(keys.buffer("telegram", chat)) == 0
+
+
+async def test_a_typed_number_picks_the_button_with_that_number(rt: Runtime, conv: Conversation) -> None:
+    """SPEC §5.3 "numbered list / buttons": the engine maps "2" to the second offered button."""
+    s = await rt.sessions.load("telegram", 15)
+    first = UnifiedMessage(channel="telegram", chat_id=15, message_id="1", timestamp=NOW, text="хочу на хилс")
+    jobs = await conv.engine.handle(first, s)
+    offered = [b.data for row in jobs[0].buttons for b in row]
+    second = UnifiedMessage(channel="telegram", chat_id=15, message_id="2", timestamp=NOW, text="2")
+    await conv.engine.handle(second, s)
+    assert s.state == "COLLECTING_CONTACT"
+    assert s.slots["occurrence"]["occurrence_id"] == offered[1].removeprefix("pick:")

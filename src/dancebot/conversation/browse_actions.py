@@ -102,33 +102,17 @@ class BrowseActions:
             self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
         t.ask_again(self.t(t, "pending_again", question="{question}"))
 
-    async def unknown(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+    async def unknown(self: Engine, t: Turn) -> State | None:  # type: ignore[misc]
         s = t.session
         s.unknown_streak += 1
-        if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
-            self.admin_job(
-                t,
-                self.t(
-                    t,
-                    "handoff_admin",
-                    who=self.who(t),
-                    channel=t.msg.channel,
-                    state=s.state,
-                    reason="непонятные сообщения",
-                    history=" | ".join(s.history[-3:]),
-                    handle=self.client_handle(t),
-                ),
-            )
-            t.say(self.t(t, "handoff"))
-            s.enter(State.HANDOFF_TO_ADMIN)
-            return
+        if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:  # SPEC §5.5: gibberish three times
+            await self.handoff(t, reason="непонятные сообщения")
+            return State.HANDOFF_TO_ADMIN
         if not t.u.gibberish and _looks_like_question(t.text):
             await self._unknown_question(t)
-            return
-        if s.unknown_streak >= 2 or t.u.gibberish:
-            t.ask(self.t(t, "clarify"), _main_menu(self, t))
-        else:
-            t.ask(self.t(t, "clarify"), _main_menu(self, t))
+            return None
+        t.ask(self.t(t, "clarify"), _main_menu(self, t))
+        return None
 
     async def _unknown_question(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         """No data in the KB or CRM: never guess — the administrator gets the question (contract §6)."""

@@ -31,6 +31,8 @@ _SIDE_QUESTIONS = frozenset({Event.PRICE, Event.INFO, Event.LATENESS, Event.GREE
 
 def classify(u: Understanding, state: State, callback: str | None = None) -> Event:
     if callback:
+        if callback.startswith("bk:") and state is not State.CANCEL_FLOW:
+            return Event.CANCEL  # "Отменить …" under "мои записи": starts the cancel of that booking
         return _callback_event(callback)
     intents = {s.intent for s in u.intents}
     in_booking = state in BOOKING_STATES or state is State.SERIAL_BOOKING

@@ -14,9 +14,10 @@ __all__ = ["HandoffActions"]
 
 
 class HandoffActions:
-    async def handoff(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+    async def handoff(self: Engine, t: Turn, reason: str | None = None) -> None:  # type: ignore[misc]
         s = t.session
-        reason = t.text if t.text and not t.msg.callback_data else "клиент попросил администратора"
+        if reason is None:
+            reason = t.text if t.text and not t.msg.callback_data else "клиент попросил администратора"
         self.admin_job(
             t,
             self.t(

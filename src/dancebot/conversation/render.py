@@ -107,4 +107,6 @@ def enforce_limits(text: str, channel: str, max_emoji: int = 2) -> str:
     cut = text.rfind("\n", 0, limit)
     if cut < limit // 2:
         cut = text.rfind(" ", 0, limit - 1)
+    if cut <= 0:  # one unbroken token (a long link): a hard cut is still within the limit
+        cut = limit - 1
     return text[:cut].rstrip(" ,;:—") + ("…" if not text[:cut].endswith((".", "?", "!")) else "")
