@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import text
@@ -25,6 +26,8 @@ from dancebot.storage import db
 from dancebot.storage.embedded import embedded_servers
 from dancebot.storage.tables import metadata
 
+pytest_plugins = ["tests.stack_fixtures"]  # the running stack, shared by tests/e2e and tests/conversations
+
 ROOT = Path(__file__).resolve().parents[1]
 KB_PATH = ROOT / "knowledge" / "studio.yaml"
 BOT_TOKEN = "123456789:AAE-test-token-for-dancebot-tests"
@@ -32,9 +35,22 @@ WEBHOOK_SECRET = "webhook-secret-for-tests-4f1c2a"
 ADMIN_CHAT_ID = -1001234567890
 
 
+def with_redis_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database (`redis://h:p/N`, `unix:///sock?db=N`)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = "&".join([q for q in parts.query.split("&") if q and not q.startswith("db=")] + [f"db={db}"])
+        return f"unix://{parts.path}?{query}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 class Servers:
-    def __init__(self, redis_url: str, database_url: str) -> None:
-        self.redis_url = redis_url
+    """Redis databases: tests that flush get `redis_url`; the running stack gets `stack_redis_url`, so its
+    worker never takes a job another test queued. On shared servers each xdist worker has its own pair."""
+
+    def __init__(self, redis_url: str, database_url: str, *, worker: int = 0) -> None:
+        self.redis_url = with_redis_db(redis_url, 2 * worker)
+        self.stack_redis_url = with_redis_db(redis_url, 2 * worker + 1)
         self.database_url = database_url
 
 
@@ -63,7 +79,8 @@ def servers() -> Iterator[Servers]:
     env_redis, env_db = os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL")
     if env_redis and env_db:
         url = asyncio.run(_create_database(env_db))
-        yield Servers(env_redis, url)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+        yield Servers(env_redis, url, worker=1 + int(worker or 0))  # db 0/1 stay untouched
         asyncio.run(_drop_database(env_db, url))
         return
     with tempfile.TemporaryDirectory(prefix="dancebot-test-", dir="/tmp") as tmp:

@@ -9,7 +9,6 @@ from collections import Counter
 
 import httpx
 import pytest
-from tests.crm.conftest import API_KEY, BASE_URL, MARIA, AuditRows
 
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.fake import FakeImpulse
@@ -18,6 +17,7 @@ from dancebot.crm.service import CRMService
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 from dancebot.storage.tables import booking_attempts
+from tests.crm.conftest import API_KEY, BASE_URL, MARIA, AuditRows
 
 WED_TODAY = "302:2026-12-02"  # High Heels, Wed 19:00 — later today
 WED_NEXT = "302:2026-12-09"

@@ -6,12 +6,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-from tests.crm.conftest import MARIA
 
 from dancebot.crm.errors import CRMAuthError, CRMUnavailable
 from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.service import CRMService
 from dancebot.storage import keys
+from tests.crm.conftest import MARIA
 
 
 def _count(fake: FakeImpulse, entity: str, action: str = "list") -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import SecretStr
-from tests.crm.conftest import VLAD, AuditRows
 
 from dancebot.config import Settings
 from dancebot.crm.client import CallRecord
 from dancebot.crm.factory import build_impulse_client, tool_call_recorder
 from dancebot.runtime import Runtime
 from dancebot.storage.tables import tool_calls
+from tests.crm.conftest import VLAD, AuditRows
 
 TODAY = dt.date(2026, 12, 2)
 

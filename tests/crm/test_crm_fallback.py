@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ADMIN_CHAT_ID
-from tests.crm.conftest import MARIA, AuditRows
-
 from dancebot.crm.fallback import alert_admin, booking_details, record_fallback
 from dancebot.crm.service import CRMService
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 from dancebot.storage.tables import fallback_requests
+from tests.conftest import ADMIN_CHAT_ID
+from tests.crm.conftest import MARIA, AuditRows
 
 
 async def _details(service: CRMService, rt: Runtime) -> dict[str, object]:

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import structlog
-from tests.crm.conftest import MARIA, NOW, VLAD, AuditRows
 
 from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.fake_seed import reservation_record
@@ -14,6 +13,7 @@ from dancebot.crm.service import CRMService, sticker_classifier
 from dancebot.kb.schema import StickerRules
 from dancebot.logs import bind_trace
 from dancebot.storage.tables import tool_calls
+from tests.crm.conftest import MARIA, NOW, VLAD, AuditRows
 
 
 def _add_reservation(fake: FakeImpulse, rid: int, client_id: int, template_id: int, day: dt.date) -> None:

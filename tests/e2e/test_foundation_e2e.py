@@ -25,9 +25,9 @@ from dancebot.conversation.session import SessionStore
 from dancebot.runtime import Runtime
 from dancebot.storage.tables import dead_letter_messages
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
-from tests.e2e.conftest import CRM_KEY
 from tests.e2e.helpers import message_rows, quiet, replies
 from tests.e2e.stack import Stack
+from tests.stack_fixtures import CRM_KEY
 
 pytestmark = pytest.mark.e2e
 

@@ -8,6 +8,7 @@ nearest alternatives. Nothing is booked without the summary and an explicit yes.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING, Any
 
 from dancebot.conversation import render
@@ -36,8 +37,16 @@ if TYPE_CHECKING:
 
 __all__ = ["BookingActions"]
 
+_NEAREST = re.compile(r"ближайш|поскорее|как можно раньше|earliest|nearest|next (?:one|class)", re.I)
 BOOKING_TIMEOUT = 30.0  # contract §7: BOOKING_IN_PROGRESS 30 s → fallback
 REPROMPT_LIMIT = 3
+# Which slot values count as progress on the slot that was asked (SPEC §5: reprompt limit).
+_PROGRESS = {
+    "group": {"style", "teacher", "branch", "occurrence", "pick"},
+    "datetime": {"when", "occurrence", "pick", "style", "teacher", "branch"},
+    "client_name": {"client_name"},
+    "client_phone": {"client_phone"},
+}
 _SLOT_STATE = {
     "group": State.COLLECTING_GROUP,
     "datetime": State.COLLECTING_DATETIME,
@@ -55,12 +64,13 @@ class BookingActions:
 
     async def collect(self: Engine, t: Turn) -> State:  # type: ignore[misc]
         if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.msg.callback_data:
-            keep = ("client_name", "client_phone", "relation")  # a new request starts from what it says
+            keep = ("client_name", "client_phone", "relation", "topic_style")  # a new request starts afresh
             t.session.slots = {k: v for k, v in t.session.slots.items() if k in keep}
         before = dict(t.session.slots)
         notes = self._absorb(t)
-        if t.session.slots != before:
-            t.session.reprompts = {}  # the client gave something new: not a repeat of the same question
+        changed = {k for k in before.keys() | t.session.slots.keys() if before.get(k) != t.session.slots.get(k)}
+        if changed & _PROGRESS.get(t.session.pending.get("slot", ""), set()):
+            t.session.reprompts = {}  # the asked slot moved on: not a repeat of the same question
         if Intent.PRICE in {s.intent for s in t.u.intents}:
             style = t.session.slots.get("style")
             t.say(price_answer([style] if style else [], self.kb, t.lang, subscriptions=False))  # type: ignore[arg-type]
@@ -107,6 +117,9 @@ class BookingActions:
                 slots.pop(key, None)
             if what == "contact":
                 t.profile = t.profile.model_copy(update={"name": None, "phone": None})
+        topic = slots.pop("topic_style", None)  # "сколько стоит хип-хоп?" → "запишите на четверг"
+        if topic and not u.styles and not slots.get("style"):
+            self._set_style(slots, topic)
         if len(u.styles) >= 2 and not slots.get("style"):
             notes["two_styles"] = [m.id for m in u.styles[:2]]
         elif u.styles:
@@ -130,7 +143,10 @@ class BookingActions:
                 slots.pop("occurrence", None)
                 if u.time.out_of_window:
                     notes["out_of_window"] = True
-        if u.name and (t.session.state != State.COLLECTING_GROUP or u.name.for_someone_else):
+        attendee_known = bool(slots.get("relation") and slots.get("client_name"))
+        if u.name and attendee_known and not u.name.for_someone_else:
+            slots["contact_name"] = u.name.name  # "я мама, Анна": the parent, not the child being booked
+        elif u.name and (t.session.state != State.COLLECTING_GROUP or u.name.for_someone_else):
             slots["client_name"] = u.name.name
             if u.name.for_someone_else:
                 slots["relation"] = u.name.relation or "other"
@@ -164,7 +180,9 @@ class BookingActions:
             else:
                 self._fill_occurrence(t, occ)
         if not slots.get("style") and not slots.get("occurrence"):
-            return self._ask_group(t, occs, notes)
+            state = self._ask_group(t, occs, notes)
+            if state is not None:
+                return state
         if not slots.get("occurrence"):
             state = self._resolve_datetime(t, occs, notes)
             if state is not None:
@@ -222,7 +240,8 @@ class BookingActions:
             return [[Button(text=first, data=f"name:{first}")]]
         return None
 
-    def _ask_group(self: Engine, t: Turn, occs: list[Occurrence], notes: dict[str, Any]) -> State:  # type: ignore[misc]
+    def _ask_group(self: Engine, t: Turn, occs: list[Occurrence], notes: dict[str, Any]) -> State | None:  # type: ignore[misc]
+        """Ask which style; None when the other slots leave only one (then the caller goes on)."""
         slots = t.session.slots
         if notes.get("two_styles"):
             a, b = (self.kb.service(i) for i in notes["two_styles"])
@@ -240,8 +259,8 @@ class BookingActions:
             buttons = [[Button(text=n, data=f"style:{i}")] for i, n in zip(options, names, strict=True)]
             return self._ask(t, "group", self.t(t, "unknown_style", options=", ".join(names)), buttons)
         if len(styles) == 1 and (slots.get("teacher") or when is not None or slots.get("branch")):
-            self._set_style(slots, styles[0])
-            return self._next_missing_sync(t, occs, notes)
+            self._set_style(slots, styles[0])  # "к Диме": only one style fits, no need to ask
+            return None
         options = styles[:4] if styles else [s.id for s in self.kb.services[:4]]
         buttons = [[Button(text=self.kb.service(i).name, data=f"style:{i}")] for i in options]  # type: ignore[union-attr]
         teacher = self.kb.teacher(slots["teacher"]) if slots.get("teacher") else None
@@ -253,11 +272,6 @@ class BookingActions:
                 buttons,
             )
         return self._ask(t, "group", self.t(t, "ask_style"), buttons)
-
-    def _next_missing_sync(self: Engine, t: Turn, occs: list[Occurrence], notes: dict[str, Any]) -> State:  # type: ignore[misc]
-        """The datetime step right after a style was inferred (no awaits needed from here on)."""
-        state = self._resolve_datetime(t, occs, notes)
-        return state if state is not None else State.COLLECTING_DATETIME
 
     def _resolve_datetime(self: Engine, t: Turn, occs: list[Occurrence], notes: dict[str, Any]) -> State | None:  # type: ignore[misc]
         """Intersect the time constraint with real occurrences (SPEC §5.1); None when the slot got filled."""
@@ -275,6 +289,9 @@ class BookingActions:
         when = constraint_from_json(slots.get("when"))
         if notes.get("bad_time"):
             t.say(self.t(t, "bad_time").split(".")[0] + ".")
+        if when is None and _NEAREST.search(t.text):  # "на ближайшее": the first class, no list again
+            self._fill_occurrence(t, base[0])
+            return None
         if when is None:
             return self._offer(t, "ask_datetime", base, style_name)
         hits = filter_occurrences(base, self.kb, when=when)

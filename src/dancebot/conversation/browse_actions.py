@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dancebot.conversation import render
 from dancebot.conversation.fsm import State
-from dancebot.conversation.slots import constraint_from_json, constraint_to_json, filter_occurrences, merge_constraints
+from dancebot.conversation.slots import constraint_from_json, filter_occurrences
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.outbound.messages import Button
@@ -30,17 +30,9 @@ class BrowseActions:
         slots, u = t.session.slots, t.u
         for key in ("style", "teacher", "branch", "when", "occurrence"):  # a new question, not a refinement
             slots.pop(key, None)
-        if u.styles:
-            slots["style"] = u.styles[0].id
-        if u.teachers:
-            slots["teacher"] = u.teachers[0].id
-        if u.branches:
-            slots["branch"] = u.branches[0].id
-        if u.time is not None and not u.time.is_empty:
-            slots["when"] = constraint_to_json(merge_constraints(constraint_from_json(slots.get("when")), u.time))
-        slots.pop("occurrence", None)
         if u.unknown_style and not u.styles:
             return await self.collect(t)  # "есть бачата?" → we don't have it, here is what we have
+        self._absorb(t)  # name and phone said along with the question are kept for the booking that follows
         try:
             occs = await self.crm.occurrences(t.now)
         except CRMError:
@@ -74,6 +66,8 @@ class BrowseActions:
         intents = {s.intent for s in u.intents}
         if Intent.PRICE in intents:
             styles = [m.id for m in u.styles] or ([t.session.slots["style"]] if t.session.slots.get("style") else [])
+            if len(u.styles) == 1:
+                t.session.slots["topic_style"] = u.styles[0].id
             return price_answer(styles, self.kb, t.lang, subscriptions=not (short and styles))  # type: ignore[arg-type]
         if u.faq is not None:
             return u.faq.answer

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dancebot.conversation.fsm import State
+from dancebot.conversation.slots import constraint_to_json
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.crm.fallback import record_fallback
@@ -48,6 +49,8 @@ class CancelActions:
         )
         t.session.slots.clear()
         t.session.pending["cancel"] = {"mode": mode, "step": "phone"}
+        if mode == "reschedule" and t.u.time is not None and not t.u.time.is_empty:
+            t.session.pending["cancel"]["new_when"] = constraint_to_json(t.u.time)  # "перенести на субботу"
         if data.startswith("bk:"):
             t.session.pending["cancel"]["mode"] = "cancel"
         phone = self._known_phone(t)
@@ -188,6 +191,8 @@ class CancelActions:
             if service:
                 t.session.slots["style"] = service.id
             t.session.slots["client_phone"] = flow.get("phone")
+            if flow.get("new_when"):
+                t.session.slots["when"] = flow["new_when"]
             return await self.collect(t)
         t.say(self.t(t, "cancelled", line=line))
         return State.IDLE

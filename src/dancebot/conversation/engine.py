@@ -64,6 +64,10 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         text = (msg.text or "").strip()
         if msg.contact_phone:
             text = msg.contact_phone
+        said = text
+        if text.split("@")[0] in ("/start", "/help", "/menu"):  # Telegram's first message, not English text
+            said, text = "", "привет"
+            msg = msg.model_copy(update={"text": text})
         if not msg.callback_data and text.isdigit() and session.pending.get("buttons"):
             flat = [b for row in session.pending["buttons"] for b in row]
             if 0 < int(text) <= len(flat):  # "2" typed instead of tapping the second button
@@ -75,7 +79,7 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         state_hint = session.pending.get("slot") or session.state
         u = understand(text, kb=self.kb, state_hint=state_hint, now=now)
         profile = await self.rt.sessions.load_profile(msg.channel, msg.chat_id)
-        lang = detect_language(msg, u.lang, text, self.kb.tone.language, session.language)
+        lang = detect_language(msg, u.lang, said, self.kb.tone.language, session.language)
         session.language = lang
         if text:
             session.remember(text)
@@ -149,6 +153,11 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
             s.pending.clear()
 
     def _jobs(self, turn: Turn) -> list[OutboundJob]:
+        quiet = turn.session.state in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING)  # a human answers
+        if not turn.parts and not quiet and turn.msg.is_textual and turn.msg.text is not None:
+            log.error("engine.no_reply", state=turn.session.state)  # a bug: the client is never left unanswered
+            if not turn.ask_again():
+                turn.ask(self.t(turn, "clarify"))
         jobs = list(turn.extra_jobs)
         reply = turn.reply_job()
         if reply is not None:

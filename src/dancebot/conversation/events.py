@@ -66,8 +66,10 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
         return _INTENT_EVENTS[top]
     if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
-        if _asks(u.text):
+        if u.phone is None and ((_asks(u.text) and (u.styles or u.teachers or u.branches)) or _asks_schedule(u.text)):
             return Event.SCHEDULE  # "что есть на Светланской вечером?" asks, it does not book
+        if top is Intent.UNKNOWN and "?" in u.text and not (u.styles or u.teachers or u.branches):
+            return Event.UNKNOWN  # "можно арендовать зал на вечер?": a question for the admin, not a class time
         return Event.SLOTS if state is State.BROWSING_SCHEDULE else Event.BOOKING
     if top in _INTENT_EVENTS:
         return _INTENT_EVENTS[top]
@@ -92,6 +94,22 @@ def _callback_event(data: str) -> Event:
 
 
 _ASK_WORDS = ("что есть", "что у вас", "какие", "когда", "есть ли", "what", "when", "which")
+_SCHEDULE_WORDS = (
+    "что есть",
+    "что у вас",
+    "какие занятия",
+    "какие классы",
+    "когда можно",
+    "расписан",
+    "what's on",
+    "what classes",
+    "schedule",
+)
+
+
+def _asks_schedule(text: str) -> bool:
+    low = text.lower()
+    return any(w in low for w in _SCHEDULE_WORDS)
 
 
 def _asks(text: str) -> bool:

@@ -69,8 +69,7 @@ class SeriesActions:
             occs = await self.crm.occurrences(t.now)
         except CRMError as exc:
             return await self._fallback_now(t, type(exc).__name__)
-        if not slots.get("style"):
-            self._ask_group(t, occs, notes)
+        if not slots.get("style") and self._ask_group(t, occs, notes) is not None:
             return State.SERIAL_BOOKING
         when = constraint_from_json(slots.get("when"))
         if when is None and not slots.get("count"):

@@ -231,7 +231,7 @@ def _my_bookings(msg: _Msg) -> float:
         return STRONG
     if msg.has({"я", "i"}) and not _BOOKED.isdisjoint(msg.tokens):
         return GOOD
-    if msg.has(_WHEN) and msg.follows({"у"}, {"я"}) and msg.has(_BOOKING_NOUNS):
+    if msg.follows({"у"}, {"я"}) and msg.has(_BOOKING_NOUNS):  # "какие у меня записи?"
         return GOOD
     return 0.0
 

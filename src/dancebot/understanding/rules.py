@@ -124,7 +124,9 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
     state = (state_hint or "").upper()
     phone = extract_phone(text)
     rest = text.replace(phone.raw, " ") if phone else text
-    name = extract_name(rest, asked=state in _ASKS_NAME, stop_words=kb_words(kb))
+    # A name next to a phone number ("…, Анна 89141234567") is the client introducing themselves.
+    asked = state in _ASKS_NAME or phone is not None
+    name = extract_name(rest, asked=asked, stop_words=kb_words(kb))
     styles = resolve_styles(rest, kb)
     teachers = _teachers(rest, kb, name)
     branches = resolve_branches(rest, kb)

@@ -1,5 +1,6 @@
-"""One running stack (fake Telegram in a thread, `dancebot serve` + `dancebot worker` processes) per
-test session; tests keep apart by using their own chat ids."""
+"""One running stack per test session (per xdist worker): fake Telegram and fake Impulse in threads,
+`dancebot serve` + `dancebot worker` as processes on their own Redis database. Shared by tests/e2e and
+tests/conversations; tests keep apart by using their own chat ids."""
 
 from __future__ import annotations
 
@@ -39,18 +40,10 @@ def fake_impulse() -> Iterator[tuple[FakeImpulse, str]]:
         yield fake, f"{url}/api/public"
 
 
-def stack_redis_url(servers: Servers) -> str:
-    """The stack's own Redis database: its worker must not take jobs that other tests queue for theirs."""
-    base = servers.redis_url.split("?")[0]
-    if base.startswith("unix://"):
-        return f"{base}?db=1"
-    return base.rstrip("/").rsplit("/", 1)[0] + "/1" if base.count("/") > 2 else f"{base}/1"
-
-
 @pytest.fixture
 async def stack_sessions(servers: Servers) -> AsyncIterator[SessionStore]:
     """Sessions as the running stack sees them."""
-    redis = connect_redis(stack_redis_url(servers))
+    redis = connect_redis(servers.stack_redis_url)
     yield SessionStore(redis)
     await redis.aclose()
 
@@ -63,7 +56,7 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     env = {
-        "REDIS_URL": stack_redis_url(servers),
+        "REDIS_URL": servers.stack_redis_url,
         "DATABASE_URL": servers.database_url,
         "KB_PATH": str(KB_PATH),
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
