@@ -38,8 +38,8 @@ from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
 from dancebot.storage.embedded import embedded_servers  # noqa: E402
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET  # noqa: E402
 from tests.conversations.harness import Client  # noqa: E402
-from tests.stack_fixtures import CRM_KEY, NOW  # noqa: E402
 from tests.e2e.stack import Stack, run_stack, serve_in_thread  # noqa: E402
+from tests.stack_fixtures import CRM_KEY, NOW  # noqa: E402
 
 TARGET_AVERAGE, CONTRACT_MAX, TARGET_COMPLETION = 4.0, 8.0, 100.0
 FIRST_CHAT_ID = 8_100_001
