@@ -14,7 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_", "TELEGRAM_", "KB_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REDIS_", "DATABASE_", "TELEGRAM_", "KB_", "IMPULSE_", "TEST_MODE"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "dancebot.cli", *args],
         capture_output=True, text=True, env={**base, **(env or {})}, cwd=cwd or ROOT, timeout=60,
@@ -54,7 +58,7 @@ def test_invalid_kb_stops_serve_and_worker_listing_every_error(tmp_path: Path) -
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {
         "KB_PATH": str(bad), "REDIS_URL": "redis://127.0.0.1:1", "DATABASE_URL": "postgresql://x@/y",
-        "TELEGRAM_WEBHOOK_SECRET": "s" * 16, "TELEGRAM_BOT_TOKEN": "1:x",
+        "TELEGRAM_WEBHOOK_SECRET": "s" * 16, "TELEGRAM_BOT_TOKEN": "1:x", "TEST_MODE": "true",
     }  # fmt: skip
     for command in ("serve", "worker", "kb-check"):
         result = run(command, env=env)
@@ -62,3 +66,12 @@ def test_invalid_kb_stops_serve_and_worker_listing_every_error(tmp_path: Path) -
         assert "Traceback" not in result.stderr
         for path in ("faq", "schema_version", "teachers[0].rating", "services[0].price_single"):
             assert f"\n{path}:" in result.stderr or f"  {path}:" in result.stderr, (command, path, result.stderr)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_to_book_into_a_fake_crm_unless_told_to(command: str, tmp_path: Path) -> None:
+    env = {"REDIS_URL": "redis://127.0.0.1:1", "DATABASE_URL": "postgresql://x@/y",
+           "TELEGRAM_WEBHOOK_SECRET": "s" * 16, "TELEGRAM_BOT_TOKEN": "1:x"}  # fmt: skip
+    result = run(command, env=env, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "IMPULSE_API_KEY: required" in result.stderr and "TEST_MODE=true" in result.stderr

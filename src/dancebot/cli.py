@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     settings.require("redis_url", "database_url", "telegram_webhook_secret")
+    settings.require_crm()
     _check_kb(settings)
     configure_logging()
     app = create_app(settings)
@@ -100,6 +101,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     settings.require("redis_url", "database_url", "telegram_bot_token")
+    settings.require_crm()
     _check_kb(settings)
     configure_logging()
     token = settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     def approved_templates(self) -> frozenset[str]:
         return frozenset(t.strip() for t in self.whatsapp_approved_templates.split(",") if t.strip())
 
+    def require_crm(self) -> None:
+        """serve/worker book real classes: a real Impulse tenant, or TEST_MODE=true for the fake."""
+        if not self.test_mode and not self.crm_configured:
+            raise SettingsError(
+                "IMPULSE_API_KEY: required (with IMPULSE_TENANT or IMPULSE_BASE_URL) unless TEST_MODE=true"
+            )
+
     def require(self, *names: str) -> None:
         """Fail with one line per missing variable that a given command needs."""
         missing = [n.upper() for n in names if not getattr(self, n)]

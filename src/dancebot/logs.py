@@ -17,7 +17,12 @@ import structlog
 
 __all__ = ["bind_trace", "configure_logging", "get_logger", "mask_text", "register_secrets"]
 
-_PHONE = re.compile(r"(?<![\w/])(\+?[78])[\s\-()]*(\d{3})[\s\-()]*(\d{3})[\s\-]*(\d{2})[\s\-]*(\d{2})(?!\d)")
+# A Russian mobile/landline in any usual spelling: with or without +7/8/7, spaces, dashes, brackets, glued
+# to words ("тел89141234567"), grouped 3-2-2 or 3-3 ("+7 914 12 34 567").
+_PHONE = re.compile(
+    r"(?<![\d/])(?:(\+?[78])[\s\-()]*)?(\(?9\d{2}\)?|\(?[3-8]\d{2}\)?(?=[\s\-()]*\d{3}[\s\-]*\d{2}))"
+    r"[\s\-()]*(\d{2,3})[\s\-]*(\d{2})[\s\-]*(\d{1,3})(?!\d)"
+)
 _E164 = re.compile(r"(?<![\w/])\+(\d{4})(\d{3,7})(\d{3})(?!\d)")
 _EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 _secrets: set[str] = set()
@@ -31,7 +36,10 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def _mask_ru_phone(m: re.Match[str]) -> str:
-    return f"+7{m.group(2)}****{m.group(4)[1]}{m.group(5)}"
+    digits = re.sub(r"\D", "", "".join(g for g in m.groups()[1:] if g))
+    if len(digits) != 10:  # not a whole phone number after all (a date, an id): leave it
+        return m.group(0)
+    return f"+7{digits[:3]}****{digits[-3:]}"
 
 
 def mask_text(text: str) -> str:

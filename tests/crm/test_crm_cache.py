@@ -61,7 +61,7 @@ async def test_a_booking_refreshes_the_schedule(service: CRMService, fake: FakeI
 
 async def test_a_cancellation_refreshes_the_schedule(service: CRMService, fake: FakeImpulse) -> None:
     await service.occurrences()
-    await service.cancel(5001)
+    await service.cancel(5001, phone_e164="+79991234567", occurrence_id="301:2026-12-07")
     await service.occurrences()
     assert _count(fake, "schedule") == 2
 

@@ -7,11 +7,14 @@ import json
 
 import structlog
 
+from dancebot.crm.booking import booking_fingerprint
 from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.fake_seed import reservation_record
 from dancebot.crm.service import CRMService, sticker_classifier
 from dancebot.kb.schema import StickerRules
 from dancebot.logs import bind_trace
+from dancebot.runtime import Runtime
+from dancebot.storage import keys
 from dancebot.storage.tables import tool_calls
 from tests.crm.conftest import MARIA, NOW, VLAD, AuditRows
 
@@ -62,7 +65,7 @@ async def test_a_booking_on_a_template_gone_from_the_schedule_is_still_listed(
 
 
 async def test_cancel_archives_the_reservation(service: CRMService, fake: FakeImpulse) -> None:
-    await service.cancel(5001)
+    await service.cancel(5001, phone_e164=MARIA, occurrence_id="301:2026-12-07")
     assert fake.reservations[5001]["archived"] is True
     assert await service.client_bookings(MARIA) == []
 
@@ -107,3 +110,12 @@ async def test_every_crm_call_is_a_tool_call_row_with_the_phone_masked(
     assert rows[2]["arguments"] == {"name": "Ольга", "phone": "+7914****122"}
     assert rows[4]["arguments"]["occurrence_id"] == "302:2026-12-09"
     assert "9140001122" not in json.dumps([r["arguments"] for r in rows])
+
+
+async def test_cancel_releases_the_idempotency_key_so_the_class_can_be_booked_again(
+    service: CRMService, rt: Runtime
+) -> None:
+    key = keys.idempotency(booking_fingerprint(MARIA, "301:2026-12-07"))
+    await rt.redis.set(key, "booked", ex=600)  # booked a minute ago
+    await service.cancel(5001, phone_e164=MARIA, occurrence_id="301:2026-12-07")
+    assert not await rt.redis.exists(key)

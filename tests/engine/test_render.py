@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dancebot.conversation.render import enforce_limits, occ_button, occ_line, schedule_lines
-from dancebot.crm.models import Occurrence
 from dancebot.kb import KnowledgeBase, load_kb
-
-TZ = ZoneInfo("Asia/Vladivostok")
-STYLES = {11: "High Heels", 12: "Hip-Hop", 13: "Contemporary", 14: "Сальса", 15: "Стретчинг", 16: "Детские танцы"}
-TEACHERS = {
-    101: "Анастасия Ковалёва",
-    102: "Дмитрий Ли",
-    103: "Екатерина Орлова",
-    104: "Игорь Ким",
-    105: "Ольга Белова",
-}
-
-
-def occ(schedule_id: int, day: str, at: str, style_id: int, teacher_id: int, branch_id: int | None) -> Occurrence:
-    date = dt.date.fromisoformat(day)
-    start = dt.datetime.combine(date, dt.time.fromisoformat(at), tzinfo=TZ)
-    return Occurrence(
-        occurrence_id=f"{schedule_id}:{day}",
-        schedule_id=schedule_id,
-        date=date,
-        start=start,
-        end=start + dt.timedelta(hours=1),
-        regular=True,
-        group_id=200 + style_id,
-        group_name=STYLES[style_id],
-        style_id=style_id,
-        style_name=STYLES[style_id],
-        teacher_id=teacher_id,
-        teacher_name=TEACHERS.get(teacher_id, "Мария Иванова"),
-        hall_id=None,
-        hall_name="",
-        branch_crm_id=branch_id,
-        sticker=None,
-        status="open",
-        places=12,
-        is_bookable=True,
-    )
-
+from tests.factories import occ
 
 HH_GOGOLYA = occ(303, "2026-12-09", "19:00", 11, 101, 2)
 WEEK = [

@@ -64,7 +64,7 @@ class BookingActions:
 
     async def collect(self: Engine, t: Turn) -> State:  # type: ignore[misc]
         if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.msg.callback_data:
-            keep = ("client_name", "client_phone", "relation", "topic_style")  # a new request starts afresh
+            keep = ("client_phone", "topic_style")  # a new request starts afresh (the profile keeps the name)
             t.session.slots = {k: v for k, v in t.session.slots.items() if k in keep}
         before = dict(t.session.slots)
         notes = self._absorb(t)

@@ -36,7 +36,8 @@ class BrowseActions:
         try:
             occs = await self.crm.occurrences(t.now)
         except CRMError:
-            t.say(self.t(t, "crm_down_info"))
+            t.say(self.t(t, "crm_down_info"))  # promised: the admin gets the question
+            self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
             return State.IDLE
         when = constraint_from_json(slots.get("when"))
         hits = filter_occurrences(
@@ -68,7 +69,8 @@ class BrowseActions:
             styles = [m.id for m in u.styles] or ([t.session.slots["style"]] if t.session.slots.get("style") else [])
             if len(u.styles) == 1:
                 t.session.slots["topic_style"] = u.styles[0].id
-            return price_answer(styles, self.kb, t.lang, subscriptions=not (short and styles))  # type: ignore[arg-type]
+            wants_passes = any(w in t.text.lower() for w in ("абонемент", "безлимит", "pass", "subscription"))
+            return price_answer(styles, self.kb, t.lang, subscriptions=wants_passes or not (short and styles))  # type: ignore[arg-type]
         if u.faq is not None:
             return u.faq.answer
         if Intent.LATENESS in intents:
@@ -91,10 +93,17 @@ class BrowseActions:
     async def answer_and_return(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         """A side question mid-flow: answered, then the pending question asked again (SPEC §5)."""
         text = self._answer_text(t, short=True)
-        t.say(text if text is not None else self.t(t, "unknown_question"))
+        answer = text if text is not None else self.t(t, "unknown_question")
         if text is None:
             self.admin_job(t, self.t(t, "question_admin", who=self.who(t), text=t.text, handle=self.client_handle(t)))
-        t.ask_again(self.t(t, "pending_again", question="{question}"))
+        question = t.session.pending.get("question") or ""
+        limit = render.LIMITS.get(t.msg.channel, 300)
+        if t.session.state in (State.CONFIRM_BOOKING, State.SERIAL_BOOKING) or len(answer) + len(question) + 20 > limit:
+            t.preface.append(answer)  # its own message: the summary is never cut to make room (contract §6)
+            t.ask_again()
+        else:
+            t.say(answer)
+            t.ask_again(self.t(t, "pending_again", question="{question}"))
 
     async def unknown(self: Engine, t: Turn) -> State | None:  # type: ignore[misc]
         s = t.session
@@ -124,10 +133,9 @@ class BrowseActions:
         if not t.ask_again():
             t.ask(self.t(t, "clarify"), _main_menu(self, t))
 
-    async def acknowledge(self: Engine, t: Turn) -> None:  # type: ignore[misc]
+    async def acknowledge(self: Engine, t: Turn) -> State | None:  # type: ignore[misc]
         if t.u.yes_no == "yes" and t.session.state == State.BROWSING_SCHEDULE:
-            await self.collect(t)
-            return
+            return await self.collect(t)  # "да" to "записать на одно из них?": go on with what was shown
         t.say(self.t(t, "thanks") if t.u.yes_no == "yes" else self.t(t, "clarify"))
 
 

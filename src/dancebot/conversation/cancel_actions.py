@@ -168,7 +168,9 @@ class CancelActions:
         flow = t.session.pending.pop("cancel", {})
         line = booked_line(chosen, self.kb, t.lang)
         try:
-            await self.crm.cancel(chosen.reservation_id)
+            await self.crm.cancel(
+                chosen.reservation_id, phone_e164=flow.get("phone") or "", occurrence_id=chosen.occurrence_id
+            )
         except CRMError as exc:
             await record_fallback(
                 self.rt,

@@ -8,7 +8,9 @@ events (the CRM's answer, timeouts, the admin) go through the same table via `di
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 
 from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.booking_actions import BookingActions
@@ -33,10 +35,20 @@ __all__ = ["Engine", "detect_language"]
 log = get_logger(__name__)
 
 
-def detect_language(msg: UnifiedMessage, u_lang: str, text: str, default: str, previous: str | None) -> str:
-    """English for a client who writes English (or whose Telegram is English); else the KB language."""
-    if any(ch.isalpha() for ch in text):
-        return u_lang
+_WORD = re.compile(r"[A-Za-zА-Яа-яЁё]+")
+_NEUTRAL = frozenset({"ok", "okay", "ок", "hi", "wow", "vip"})
+
+
+def detect_language(msg: UnifiedMessage, text: str, default: str, previous: str | None, names: frozenset[str]) -> str:
+    """English for a client who writes English sentences (or whose Telegram is English on the first
+    message); else the KB language. Our own Latin names ("High Heels", "Hip-Hop") and "ok" switch nothing."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    cyrillic = sum(1 for w in words if not w.isascii())
+    latin = [w for w in words if w.isascii() and w not in names and w not in _NEUTRAL]
+    if cyrillic > len(latin):
+        return "ru"
+    if len(latin) >= 2 and len(latin) > cyrillic:
+        return "en"
     if previous:
         return previous
     return "en" if (msg.language_code or "").startswith("en") else default
@@ -55,6 +67,13 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         self.rt = rt
         self.kb = rt.kb
         self.crm = crm
+        self._latin_names = frozenset(
+            w.lower()
+            for entry in [*rt.kb.services, *rt.kb.teachers, *rt.kb.studio.branches]
+            for label in (entry.name, *entry.aliases)
+            for w in _WORD.findall(label)
+            if w.isascii()
+        )
 
     def t(self, turn: Turn, key: str, **fields: object) -> str:
         return self.rt.catalogue.text(key, turn.lang, **fields)
@@ -79,7 +98,7 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         state_hint = session.pending.get("slot") or session.state
         u = understand(text, kb=self.kb, state_hint=state_hint, now=now)
         profile = await self.rt.sessions.load_profile(msg.channel, msg.chat_id)
-        lang = detect_language(msg, u.lang, said, self.kb.tone.language, session.language)
+        lang = detect_language(msg, said, self.kb.tone.language, session.language, self._latin_names)
         session.language = lang
         if text:
             session.remember(text)
@@ -163,6 +182,18 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         if reply is not None:
             reply = reply.model_copy(update={"text": enforce_limits(reply.text, reply.channel)})
             jobs.insert(0, reply)
+            for text in reversed(turn.preface):
+                jobs.insert(
+                    0,
+                    reply.model_copy(
+                        update={
+                            "text": enforce_limits(text, reply.channel),
+                            "buttons": (),
+                            "request_contact": False,
+                            "job_id": uuid.uuid4().hex,
+                        }
+                    ),
+                )
         return jobs
 
     def admin_job(self, turn: Turn, text: str, purpose: str = "alert") -> None:

@@ -44,6 +44,13 @@ class InboundProcessor:
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
         started = time.perf_counter()
         if self._rt.settings.admin_chat_id is not None and msg.chat_id == self._rt.settings.admin_chat_id:
+            if (
+                await self._rt.redis.set(
+                    keys.seen(msg.channel, msg.chat_id, msg.dedup_id), 1, nx=True, ex=gate.DEDUP_TTL
+                )
+                is None
+            ):
+                return gate.Verdict.DUPLICATE  # a redelivered /reply must not reach the client twice
             await self._rt.audit.message(
                 trace_id=msg.trace_id,
                 channel=msg.channel,

@@ -25,6 +25,7 @@ class Turn:
     u: Understanding
     lang: str
     now: datetime
+    preface: list[str] = field(default_factory=list)  # whole messages sent before the reply
     parts: list[str] = field(default_factory=list)
     buttons: list[list[Button]] = field(default_factory=list)
     request_contact: bool = False

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from dancebot.crm.booking import BookingFlow, BookingResult
+from dancebot.crm.booking import BookingFlow, BookingResult, booking_fingerprint
 from dancebot.crm.cache import CRMCache
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.errors import CRMUnknownOutcome
@@ -195,9 +195,12 @@ class CRMService:
         booked = [_booked_class(r, known.get(r.occurrence_id)) for r in upcoming]
         return sorted(booked, key=lambda b: (b.date, b.start or now_local))
 
-    async def cancel(self, reservation_id: int) -> None:
-        """Archive the reservation (Impulse's cancel); CRM errors reach the caller for the fallback queue."""
+    async def cancel(self, reservation_id: int, *, phone_e164: str, occurrence_id: str) -> None:
+        """Archive the reservation (Impulse's cancel); CRM errors reach the caller for the fallback queue.
+
+        The booking's idempotency key goes too: re-booking the class after a cancel is a new booking."""
         await self._client.cancel_booking(reservation_id)
+        await self._rt.redis.delete(keys.idempotency(booking_fingerprint(phone_e164, occurrence_id)))
         await self.cache.invalidate_schedule()
 
     # ---- health ---------------------------------------------------------------------------------

@@ -12,14 +12,20 @@ import time
 from datetime import datetime, timedelta
 
 from dancebot.crm.models import Occurrence
+from dancebot.logs import get_logger
 from dancebot.outbound.messages import OutboundJob
 from dancebot.outbound.queue import enqueue
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 
-__all__ = ["OFFSETS", "remove", "schedule", "send_due"]
+__all__ = ["OFFSETS", "TOLERANCE", "remove", "schedule", "send_due"]
+
+log = get_logger(__name__)
 
 OFFSETS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
+# The SLA (contract §9): 24 h ± 30 min, 2 h ± 5 min. A reminder later than that (the worker was down) is
+# dropped rather than sent wrong ("через 2 часа" when the class has started).
+TOLERANCE = {"24h": 30 * 60, "2h": 5 * 60}
 _TEXTS = {
     "ru": {
         "24h": "Напоминаем: завтра {when} — {klass}, {where}. Ждём вас 💃",
@@ -79,12 +85,15 @@ async def remove(rt: Runtime, *, channel: str, chat_id: int, occurrence_id: str)
 
 async def send_due(rt: Runtime, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    due = await rt.redis.zrangebyscore(keys.REMINDERS, 0, now, start=0, num=200)
+    due = await rt.redis.zrangebyscore(keys.REMINDERS, 0, now, start=0, num=200, withscores=True)
     sent = 0
-    for member in due:
+    for member, due_at in due:
         if not await rt.redis.zrem(keys.REMINDERS, member):
             continue  # another worker took it
         item = json.loads(member)
+        if now - due_at > TOLERANCE.get(item["kind"], 0):
+            log.warning("reminder.too_late", kind=item["kind"], chat_id=item["chat_id"])
+            continue
         job = OutboundJob(chat_id=int(item["chat_id"]), channel=item["channel"], text=item["text"], purpose="reminder")
         await enqueue(rt.redis, job)
         await rt.audit.message(
