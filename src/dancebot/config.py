@@ -112,10 +112,6 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         return bool(self.llm_api_key and self.llm_api_key.get_secret_value())
 
-    @property
-    def approved_templates(self) -> frozenset[str]:
-        return frozenset(t.strip() for t in self.whatsapp_approved_templates.split(",") if t.strip())
-
     def require_crm(self) -> None:
         """serve/worker book real classes: a real Impulse tenant, or TEST_MODE=true for the fake."""
         if not self.test_mode and not self.crm_configured:

@@ -82,6 +82,7 @@ def shows_phone(text: str, e164: str) -> bool:
 
 def assert_summary(reply: str, *, name: str, phone: str, klass: str, day: str, time: str, where: str) -> None:
     """The mandatory summary (SPEC §5): name, phone, class, weekday + date + time, branch address, one yes."""
+    assert klass and where, "say which class and address the summary must show"
     assert "Всё верно?" in reply or "Is that right?" in reply, f"not a summary: {reply!r}"
     assert name in reply and shows_phone(reply, phone), f"name/phone missing: {reply!r}"
     assert klass in reply and where in reply, f"class/address missing: {reply!r}"

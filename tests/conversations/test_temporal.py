@@ -9,29 +9,37 @@ from tests.conversations.harness import CENTER, GOGOLYA, Booked, Client, assert_
 
 pytestmark = pytest.mark.e2e
 
-# (what the client writes, the class it must land on, its branch address)
+# (what the client writes, the class it must land on, its branch address, its style)
 ONE_CLASS = [
-    pytest.param("хочу на хилс завтра", Booked(304, "2026-12-03", "20:00"), GOGOLYA, id="завтра"),
-    pytest.param("на сальсу послезавтра", Booked(312, "2026-12-04", "20:15"), GOGOLYA, id="послезавтра"),
-    pytest.param("контемп в пятницу", Booked(309, "2026-12-04", "19:30"), CENTER, id="в пятницу"),
-    pytest.param("на сальсу через неделю", Booked(311, "2026-12-09", "20:15"), GOGOLYA, id="через неделю"),
-    pytest.param("контемп в следующую пт", Booked(309, "2026-12-11", "19:30"), CENTER, id="в следующую пт"),
-    pytest.param("хочу на хилс в 19", Booked(302, "2026-12-02", "19:00"), CENTER, id="в 19 (today, still ahead)"),
-    pytest.param("хилс в пн в 7 вечера", Booked(301, "2026-12-07", "19:00"), CENTER, id="в 7 вечера"),
-    pytest.param("стретчинг в 8", Booked(315, "2026-12-03", "08:00"), CENTER, id="в 8 → 08:00 has a class"),
-    pytest.param("контемп вечером", Booked(309, "2026-12-04", "19:30"), CENTER, id="вечером"),
-    pytest.param("сальсу 9 декабря в 20.15", Booked(311, "2026-12-09", "20:15"), GOGOLYA, id="9 декабря в 20.15"),
+    pytest.param("хочу на хилс завтра", Booked(304, "2026-12-03", "20:00"), GOGOLYA, "High Heels", id="завтра"),
+    pytest.param("на сальсу послезавтра", Booked(312, "2026-12-04", "20:15"), GOGOLYA, "Сальса", id="послезавтра"),
+    pytest.param("контемп в пятницу", Booked(309, "2026-12-04", "19:30"), CENTER, "Contemporary", id="в пятницу"),
+    pytest.param("на сальсу через неделю", Booked(311, "2026-12-09", "20:15"), GOGOLYA, "Сальса", id="через неделю"),
+    pytest.param(
+        "контемп в следующую пт", Booked(309, "2026-12-11", "19:30"), CENTER, "Contemporary", id="в следующую пт"
+    ),
+    pytest.param(
+        "хочу на хилс в 19", Booked(302, "2026-12-02", "19:00"), CENTER, "High Heels", id="в 19 (today, still ahead)"
+    ),
+    pytest.param("хилс в пн в 7 вечера", Booked(301, "2026-12-07", "19:00"), CENTER, "High Heels", id="в 7 вечера"),
+    pytest.param(
+        "стретчинг в 8", Booked(315, "2026-12-03", "08:00"), CENTER, "Стретчинг", id="в 8 → 08:00 has a class"
+    ),
+    pytest.param("контемп вечером", Booked(309, "2026-12-04", "19:30"), CENTER, "Contemporary", id="вечером"),
+    pytest.param(
+        "сальсу 9 декабря в 20.15", Booked(311, "2026-12-09", "20:15"), GOGOLYA, "Сальса", id="9 декабря в 20.15"
+    ),
 ]
 
 
-@pytest.mark.parametrize(("when", "expected", "where"), ONE_CLASS)
+@pytest.mark.parametrize(("when", "expected", "where", "style"), ONE_CLASS)
 async def test_a_day_or_time_that_names_one_class_goes_to_the_summary(
-    client: Client, when: str, expected: Booked, where: str
+    client: Client, when: str, expected: Booked, where: str, style: str
 ) -> None:
     c = client
     summary = text_of(await c.say(f"{when}, меня зовут Анна, {c.phone}"))
     day = f"{expected.day[8:]}.{expected.day[5:7]}"
-    assert_summary(summary, name="Анна", phone=c.e164, klass="", day=day, time=expected.time, where=where)
+    assert_summary(summary, name="Анна", phone=c.e164, klass=style, day=day, time=expected.time, where=where)
     await c.say("да")
     assert c.reservations() == [expected]
 

@@ -77,7 +77,7 @@ async def _session(conv: Conversation, state: State, chat_id: int) -> Session:
 async def _walk(conv: Conversation, state: State, event: Event) -> str | None:
     """Dispatch one row; None when it behaved as the table says, else what went wrong."""
     row = TABLE[(state, event)]
-    chat_id = 7_000_000 + hash((state, event)) % 100_000
+    chat_id = 7_000_000 + list(TABLE).index((state, event))  # one chat per row, stable across runs
     session = await _session(conv, state, chat_id)
     occ_id = (await _occurrence(conv))["occurrence_id"]
     text = SAMPLE_TEXT.get(event, "")

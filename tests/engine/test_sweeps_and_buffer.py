@@ -103,7 +103,9 @@ async def test_a_message_during_a_booking_waits_and_is_answered_after_it(rt: Run
         text="что взять на первое занятие?",
     )
     task = asyncio.create_task(conv.processor.process(msg))
-    await asyncio.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while not await rt.redis.llen(keys.buffer("telegram", chat)) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     assert await rt.redis.llen(keys.buffer("telegram", chat)) == 1
     assert await _queued(rt) == []  # nothing answered while the booking runs
     s.enter("IDLE")  # the booking turn ends…

@@ -80,11 +80,6 @@ def test_lookups_by_crm_id(kb: KnowledgeBase) -> None:
     assert kb.teacher_by_crm_id(999) is None
 
 
-def test_teachers_of_a_style(kb: KnowledgeBase) -> None:
-    assert [t.id for t in kb.teachers_of("stretching")] == ["anastasia", "olga"]
-    assert kb.teachers_of("zumba") == []
-
-
 @pytest.mark.parametrize(
     ("day", "name"),
     [

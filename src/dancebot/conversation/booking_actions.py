@@ -138,7 +138,8 @@ class BookingActions:
             if u.time.rejected and u.time.is_empty:
                 notes["bad_time"] = u.time.rejected
             else:
-                old = constraint_from_json(slots.get("when"))
+                # After "12.12 — no classes" a new "в 19" is a new request, not 19:00 on the 12th.
+                old = None if slots.pop("when_failed", False) else constraint_from_json(slots.get("when"))
                 slots["when"] = constraint_to_json(merge_constraints(old, u.time))
                 slots.pop("occurrence", None)
                 if u.time.out_of_window:
@@ -304,6 +305,7 @@ class BookingActions:
                 self._fill_occurrence(t, hits[0])  # "в 19" with no day: the nearest such class
                 return None
             return self._offer(t, "several_match", hits, style_name)
+        slots["when_failed"] = True
         return self._offer(t, self._why_none(t, when, occs, notes), base, style_name)
 
     def _why_none(self: Engine, t: Turn, when: Any, occs: list[Occurrence], notes: dict[str, Any]) -> str:  # type: ignore[misc]

@@ -83,6 +83,7 @@ class SeriesActions:
             base = filter_occurrences(occs, self.kb, style=slots["style"])
             self._offer(t, "no_match_time", base, self.kb.service(slots["style"]).name)  # type: ignore[union-attr]
             return State.SERIAL_BOOKING
+        hits = _one_group_one_per_day(hits)
         limit = self.kb.booking.max_serial
         wanted = slots.get("count") or len(hits)
         if wanted > limit:
@@ -173,7 +174,29 @@ class SeriesActions:
                 trace_id=t.msg.trace_id,
                 details=details,
             )
-        t.say(self.t(t, "series_receipt", lines="\n".join(lines), where=render.branch_address(series[0], self.kb)))
+        t.say(
+            self.t(
+                t,
+                "series_receipt",
+                klass=render.class_label(series[0], self.kb, t.lang),
+                lines="\n".join(lines),
+                where=render.branch_address(series[0], self.kb),
+                bring=self.kb.policies.what_to_bring,
+            )
+        )
         self._remember_client(t)
         slots.clear()
         return State.IDLE
+
+
+def _one_group_one_per_day(hits: list[Occurrence]) -> list[Occurrence]:
+    """A series is one group in one place (its summary shows one address), one class a day."""
+    if not hits:
+        return hits
+    first = hits[0]
+    kept: list[Occurrence] = []
+    for occ in hits:
+        if occ.group_id == first.group_id and occ.branch_crm_id == first.branch_crm_id:
+            if all(k.date != occ.date for k in kept):
+                kept.append(occ)
+    return kept

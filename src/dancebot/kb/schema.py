@@ -262,9 +262,6 @@ class KnowledgeBase(_Model):
     def teacher_by_crm_id(self, crm_teacher_id: int) -> Teacher | None:
         return next((t for t in self.teachers if t.crm_teacher_id == crm_teacher_id), None)
 
-    def teachers_of(self, service_id: str) -> list[Teacher]:
-        return [t for t in self.teachers if service_id in t.styles]
-
     def holiday_on(self, day: date) -> Holiday | None:
         return next((h for h in self.holidays if h.covers(day)), None)
 

@@ -93,9 +93,6 @@ class Audit:
     async def dead_letter(self, **row: Any) -> None:
         await self._push("dead_letter_messages", row)
 
-    async def llm_call(self, **row: Any) -> None:
-        await self._push("llm_calls", row)
-
 
 def _decode(item: bytes | str) -> tuple[str, dict[str, Any]] | None:
     try:

@@ -65,10 +65,6 @@ def alert_sent(cause: str) -> str:
     return f"alert:{cause}"
 
 
-def tg_rate(chat_id: int | str | None = None) -> str:
-    return "rate:tg" if chat_id is None else f"rate:tg:{chat_id}"
-
-
 def reminder_index(channel: str, chat_id: int | str, occurrence_id: str) -> str:
     """The reminder jobs of one booking, so that cancelling it can remove them."""
     return f"reminders:{channel}:{chat_id}:{occurrence_id}"

@@ -151,10 +151,6 @@ class Doc:
     tokens: tuple[str, ...]
     lemmas: tuple[str, ...]
 
-    @property
-    def lemma_set(self) -> frozenset[str]:
-        return frozenset(self.lemmas)
-
     @cached_property
     def forms(self) -> frozenset[str]:
         """Every dictionary form of every token: recall first, for keyword cues."""
