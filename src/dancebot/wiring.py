@@ -42,9 +42,10 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
         rt.settings, on_call=tool_call_recorder(rt.audit), tz=rt.tz, today=rt.now().date()
     )
     try:
-        if fake is not None:  # a fresh in-process CRM: what Redis cached about the last one is not true of it
-            async for key in rt.redis.scan_iter(match=keys.cache("*")):
-                await rt.redis.delete(key)
+        if fake is not None:  # a fresh in-process CRM: what Redis knew about the last one is not true of it
+            for pattern in (keys.cache("*"), keys.idempotency("*")):
+                async for key in rt.redis.scan_iter(match=pattern):
+                    await rt.redis.delete(key)
         crm = CRMService(rt, client)
         engine = Engine(rt, crm)
         processor = InboundProcessor(rt, engine, AdminCommands(rt, engine))

@@ -31,6 +31,18 @@ DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
     ("booking_actions.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
     ("booking_actions.py", "expire"): [(("expired", "admin_later"), set())],
     ("cancel_actions.py", "_choose"): [(("confirm_cancel", "late_cancel_warning"), {"line", "hours"})],
+    ("series_actions.py", "book_series"): [  # the reason a class of a series was not booked
+        (
+            (
+                "series_reason_full",
+                "series_reason_closed",
+                "series_reason_past",
+                "series_reason_booked",
+                "series_reason_admin",
+            ),
+            set(),
+        ),
+    ],
 }
 WRAPPERS = {("engine.py", "t")}  # Engine.t itself: its key is its caller's
 SAMPLE = {

@@ -88,9 +88,9 @@ class BookingActions:
             self.t(t, "what_to_change"),
             [
                 [
-                    Button(text="🕒 Время" if t.lang == "ru" else "Time", data="chg:time"),
-                    Button(text="💃 Направление" if t.lang == "ru" else "Style", data="chg:style"),
-                    Button(text="📱 Контакты" if t.lang == "ru" else "Contact", data="chg:contact"),
+                    Button(text=self.t(t, "btn_change_time"), data="chg:time"),
+                    Button(text=self.t(t, "btn_change_style"), data="chg:style"),
+                    Button(text=self.t(t, "btn_change_contact"), data="chg:contact"),
                 ]
             ],
         )

@@ -140,12 +140,11 @@ class BrowseActions:
 
 
 def _main_menu(self: Engine, t: Turn) -> list[list[Button]]:
-    ru = t.lang == "ru"
     return [
         [
-            Button(text="Записаться" if ru else "Book", data="book:"),
-            Button(text="Расписание" if ru else "Schedule", data="menu:schedule"),
-            Button(text="Цены" if ru else "Prices", data="menu:prices"),
+            Button(text=self.t(t, "btn_book"), data="book:"),
+            Button(text=self.t(t, "btn_schedule"), data="menu:schedule"),
+            Button(text=self.t(t, "btn_prices"), data="menu:prices"),
         ]
     ]
 

@@ -91,7 +91,7 @@ class CancelActions:
             buttons = [
                 [
                     Button(
-                        text=("Отменить " if t.lang == "ru" else "Cancel ") + booked_line(b, self.kb, t.lang)[:40],
+                        text=self.t(t, "btn_cancel_booking", line=booked_line(b, self.kb, t.lang)[:40]),
                         data=f"bk:{b.reservation_id}",
                     )
                 ]
@@ -128,8 +128,8 @@ class CancelActions:
                 self.t(t, key, line=line, hours=hours),
                 [
                     [
-                        Button(text="Да, отменить" if t.lang == "ru" else "Yes, cancel", data="yes"),
-                        Button(text="Нет" if t.lang == "ru" else "No", data="no"),
+                        Button(text=self.t(t, "btn_cancel_yes"), data="yes"),
+                        Button(text=self.t(t, "btn_cancel_no"), data="no"),
                     ]
                 ],
             )

@@ -103,6 +103,7 @@ class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, Handof
         if text:
             session.remember(text)
         turn = Turn(msg=msg, session=session, profile=profile, u=u, lang=lang, now=now)
+        turn.contact_label = self.t(turn, "btn_share_contact")
         self._expire_stale(turn)
         state = State(session.state)
         if msg.is_edit and state in (State.CONFIRM_BOOKING, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT):

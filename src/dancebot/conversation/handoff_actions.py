@@ -44,15 +44,10 @@ class HandoffActions:
             )
 
     async def admin_reply(self: Engine, t: Turn) -> None:  # type: ignore[misc]
-        prefix = "Администратор" if t.lang == "ru" else "Administrator"
-        t.say(f"{prefix}: {t.session.pending.pop('admin_text', '')}")
+        t.say(self.t(t, "admin_prefix", text=t.session.pending.pop("admin_text", "")))
 
     async def admin_close(self: Engine, t: Turn) -> None:  # type: ignore[misc]
-        t.say(
-            "Администратор завершил диалог. Если что-то понадобится — пишите 😊"
-            if t.lang == "ru"
-            else "The administrator has closed the conversation. Write any time 😊"
-        )
+        t.say(self.t(t, "admin_closed"))
         t.session.slots.clear()
 
     async def handoff_reminder(self: Engine, t: Turn) -> None:  # type: ignore[misc]

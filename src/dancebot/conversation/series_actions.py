@@ -37,12 +37,12 @@ _COUNT_WORDS = {
     "five": 5,
 }
 _COUNT = re.compile(r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s*(?:занят|урок|раз|тренир|class|lesson)", re.I)
-_REASONS = {
-    "full": "мест нет",
-    "closed": "группа закрыта",
-    "past": "уже прошло",
-    "recent": "уже записаны",
-    "already_booked": "уже записаны",
+_REASON_KEYS = {  # BookingResult.reason → catalogue text
+    "full": "series_reason_full",
+    "closed": "series_reason_closed",
+    "past": "series_reason_past",
+    "recent": "series_reason_booked",
+    "already_booked": "series_reason_booked",
 }
 
 
@@ -150,11 +150,9 @@ class SeriesActions:
                     now=t.now,
                 )
             elif r.status == "duplicate":
-                lines.append(f"• {line} ({_REASONS['recent'] if t.lang == 'ru' else 'already booked'})")
+                lines.append(f"• {line} ({self.t(t, 'series_reason_booked')})")
             else:
-                reason = _REASONS.get(
-                    r.reason or "", "передала администратору" if t.lang == "ru" else "sent to the admin"
-                )
+                reason = self.t(t, _REASON_KEYS.get(r.reason or "", "series_reason_admin"))
                 lines.append(self.t(t, "series_failed_line", line=line, reason=reason))
                 if r.status in ("unavailable", "unknown"):
                     failed.append({"occurrence_id": r.occurrence.occurrence_id, "when": line, "status": r.status})

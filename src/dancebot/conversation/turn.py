@@ -30,6 +30,7 @@ class Turn:
     buttons: list[list[Button]] = field(default_factory=list)
     request_contact: bool = False
     extra_jobs: list[OutboundJob] = field(default_factory=list)  # to the admin chat, etc.
+    contact_label: str = "📱 Поделиться номером"
 
     @property
     def text(self) -> str:
@@ -68,6 +69,7 @@ class Turn:
             text="\n".join(self.parts),
             buttons=tuple(tuple(row) for row in self.buttons),
             request_contact=self.request_contact,
+            contact_label=self.contact_label,
             trace_id=self.msg.trace_id,
             state=self.session.state,
         )

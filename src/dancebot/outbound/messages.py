@@ -30,6 +30,7 @@ class OutboundJob(BaseModel):
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     request_contact: bool = False
+    contact_label: str = "📱 Поделиться номером"  # the share-contact button, in the client's language
     callback_query_id: str | None = None
     trace_id: str | None = None
     purpose: str = "reply"  # reply / alert / reminder / relay

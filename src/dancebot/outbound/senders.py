@@ -37,7 +37,7 @@ def _markup(job: OutboundJob) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | No
         return InlineKeyboardMarkup(rows)
     if job.request_contact:
         return ReplyKeyboardMarkup(
-            [[KeyboardButton("📱 Поделиться номером", request_contact=True)]],
+            [[KeyboardButton(job.contact_label, request_contact=True)]],
             resize_keyboard=True,
             one_time_keyboard=True,
         )

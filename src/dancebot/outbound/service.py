@@ -1,8 +1,8 @@
 """The `dancebot worker` process: outbound delivery plus the periodic chores of SPEC §10.
 
 Two loops share one runtime: delivery (blocks on the queue) and housekeeping (promotes due retries,
-writes queued audit rows to Postgres). Later chores (reminders, timeout sweeps, retention) join the
-housekeeping loop. Both stop cleanly on the stop event; a job in flight is finished first.
+writes queued audit rows to Postgres, plus the chores the wiring adds: reminders and timeout sweeps;
+the 90-day retention is not done yet). Both stop cleanly on the stop event; a job in flight is finished.
 """
 
 from __future__ import annotations
