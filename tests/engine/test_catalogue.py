@@ -29,7 +29,7 @@ DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
         (("holiday",), OFFER_FIELDS | {"day", "reason"}),
     ],
     ("booking_actions.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
-    ("booking_actions.py", "expire"): [(("expired", "admin_later"), set())],
+    ("outcome_actions.py", "expire"): [(("expired", "admin_later"), set())],
     ("cancel_actions.py", "_choose"): [(("confirm_cancel", "late_cancel_warning"), {"line", "hours"})],
     ("series_actions.py", "book_series"): [  # the reason a class of a series was not booked
         (

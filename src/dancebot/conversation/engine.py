@@ -19,6 +19,7 @@ from dancebot.conversation.cancel_actions import CancelActions
 from dancebot.conversation.events import classify
 from dancebot.conversation.fsm import FIRST_MISSING, SAME, Event, State, lookup
 from dancebot.conversation.handoff_actions import HandoffActions
+from dancebot.conversation.outcome_actions import OutcomeActions
 from dancebot.conversation.render import enforce_limits
 from dancebot.conversation.series_actions import SeriesActions
 from dancebot.conversation.session import Session
@@ -62,7 +63,7 @@ CALLBACK_TEXT = {
 }
 
 
-class Engine(BookingActions, BrowseActions, CancelActions, SeriesActions, HandoffActions):
+class Engine(BookingActions, OutcomeActions, BrowseActions, CancelActions, SeriesActions, HandoffActions):
     def __init__(self, rt: Runtime, crm: CRMService) -> None:
         self.rt = rt
         self.kb = rt.kb
