@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram  # noqa: E402
 from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
-from dancebot.storage.embedded import embedded_servers  # noqa: E402
+from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET  # noqa: E402
 from tests.conversations.harness import Client  # noqa: E402
 from tests.e2e.stack import Stack, run_stack, serve_in_thread  # noqa: E402
@@ -143,12 +143,8 @@ def report(outcomes: list[Outcome], *, show_transcripts: bool) -> None:
 
 @contextlib.contextmanager
 def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    redis_url, database_url = os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL")
-    if redis_url and database_url:
-        yield redis_url, database_url
-        return
-    with embedded_servers(tmp / "servers") as emb:
-        yield emb.redis_url, emb.database_url
+    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
+        yield srv.redis_url, srv.database_url
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,7 +50,7 @@ CRM_KEY = "bench-impulse-key"
 
 from dancebot.channels.telegram_fake import SentMessage, create_fake_telegram  # noqa: E402
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
-from dancebot.storage.embedded import embedded_servers  # noqa: E402
+from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 
 BOT_TOKEN = "123456789:AAE-bench-token-for-dancebot"
 WEBHOOK_SECRET = "webhook-secret-for-the-benchmark-9d2e"
@@ -217,12 +217,8 @@ def percentile(values: list[float], q: float) -> float:
 
 @contextlib.contextmanager
 def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    redis_url, database_url = os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL")
-    if redis_url and database_url:
-        yield redis_url, database_url
-        return
-    with embedded_servers(tmp / "servers") as emb:
-        yield emb.redis_url, emb.database_url
+    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
+        yield srv.redis_url, srv.database_url
 
 
 def report(args: argparse.Namespace, pools: list[list[int]], posts: list[Post], sent: list[SentMessage],

@@ -25,7 +25,7 @@ from dancebot.outbound.worker import OutboundWorker
 from dancebot.runtime import Runtime, open_runtime
 from dancebot.storage import keys
 from dancebot.storage.audit import flush_audit
-from dancebot.storage.embedded import default_state_dir, embedded_servers
+from dancebot.storage.embedded import configured_or_embedded, default_state_dir
 from dancebot.wiring import Conversation, open_conversation, worker_chores
 
 __all__ = ["run_chat"]
@@ -41,17 +41,10 @@ BANNER = (
 
 @contextlib.contextmanager
 def _servers(settings: Settings, state_dir: Path) -> Iterator[Settings]:
-    if settings.redis_url and settings.database_url:
-        yield settings
-        return
-    print(f"Запускаю встроенные Redis и PostgreSQL в {state_dir} …", file=sys.stderr)
-    with embedded_servers(state_dir, persist=True) as servers:
-        yield settings.model_copy(
-            update={
-                "redis_url": settings.redis_url or servers.redis_url,
-                "database_url": settings.database_url or servers.database_url,
-            }
-        )
+    if not (settings.redis_url and settings.database_url):
+        print(f"Запускаю встроенные Redis и PostgreSQL в {state_dir} …", file=sys.stderr)
+    with configured_or_embedded(settings.redis_url, settings.database_url, state_dir, persist=True) as srv:
+        yield settings.model_copy(update={"redis_url": srv.redis_url, "database_url": srv.database_url})
 
 
 def _with_console_admin(settings: Settings) -> Settings:

@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EmbeddedServers", "default_state_dir", "embedded_postgres", "embedded_redis", "embedded_servers"]
+__all__ = [
+    "EmbeddedServers",
+    "configured_or_embedded",
+    "default_state_dir",
+    "embedded_postgres",
+    "embedded_redis",
+    "embedded_servers",
+]
 
 
 def default_state_dir() -> Path:
@@ -102,3 +109,15 @@ def embedded_servers(directory: Path, *, persist: bool = False) -> Iterator[Embe
             yield EmbeddedServers(redis_url, db_url)
     if not persist:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def configured_or_embedded(
+    redis_url: str | None, database_url: str | None, directory: Path, *, persist: bool = False
+) -> Iterator[EmbeddedServers]:
+    """The servers the environment names; embedded ones for whatever it leaves unset (SPEC §15)."""
+    if redis_url and database_url:
+        yield EmbeddedServers(redis_url, database_url)
+        return
+    with embedded_servers(directory, persist=persist) as emb:
+        yield EmbeddedServers(redis_url or emb.redis_url, database_url or emb.database_url)
