@@ -110,10 +110,17 @@ class InboundProcessor:
         async with lock:
             if not buffered:
                 await self._turn(msg)
-            while raw := await self._rt.redis.lpop(buffer_key):
+            while raw := await self._rt.redis.lindex(buffer_key, 0):  # removed only once handled
                 waiting = UnifiedMessage.model_validate_json(raw)
                 bind_trace(waiting.trace_id, channel=waiting.channel, chat_id=waiting.chat_id)
-                await self._turn(waiting)
+                try:
+                    await self._turn(waiting)
+                except Exception as exc:  # one broken message must not block the chat or the request it rides on
+                    log.exception("inbound.buffered_failed")
+                    await self._rt.audit.error(
+                        trace_id=waiting.trace_id, source="inbound.buffer", kind=type(exc).__name__, message=str(exc)
+                    )
+                await self._rt.redis.lpop(buffer_key)
 
     async def _turn(self, msg: UnifiedMessage) -> None:
         session = await self._rt.sessions.load(msg.channel, msg.chat_id)
