@@ -268,6 +268,9 @@ class Client:
         def arrived() -> int:
             return len(self.tg.sent_to(self.chat_id, since)) + len(self.tg.sent_to(ADMIN_CHAT_ID, since))
 
+        deadline = time.monotonic() + TURN_TIMEOUT
+        while not await asyncio.to_thread(self.stack.outbound_drained) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # the replies this turn queued are all delivered, however slow the worker
         count = arrived()
         while True:
             await asyncio.sleep(QUIET)

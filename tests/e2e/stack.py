@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from redis import Redis as SyncRedis
+
+from dancebot.storage import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,8 +33,17 @@ class Stack:
     base_url: str
     secret: str
     logs: list[Path]
+    redis_url: str
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _update_id: int = 1_000
+
+    def outbound_drained(self) -> bool:
+        """Every queued reply has been handed to Telegram (the worker acks only after the send)."""
+        redis = SyncRedis.from_url(self.redis_url)
+        try:
+            return not (redis.llen(keys.OUTBOUND_QUEUE) or redis.llen(keys.OUTBOUND_PROCESSING))
+        finally:
+            redis.close()
 
     def next_id(self) -> int:
         self._update_id += 1
@@ -85,7 +97,7 @@ def run_stack(env: Mapping[str, str], log_dir: Path, *, workers: int = 1) -> Ite
             )
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, procs, logs)
-        yield Stack(url, env["TELEGRAM_WEBHOOK_SECRET"], logs, procs)
+        yield Stack(url, env["TELEGRAM_WEBHOOK_SECRET"], logs, env["REDIS_URL"], procs)
     finally:
         for proc in procs.values():
             proc.terminate()
