@@ -30,7 +30,10 @@ DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
     ],
     ("booking_actions.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
     ("outcome_actions.py", "expire"): [(("expired", "admin_later"), set())],
-    ("cancel_actions.py", "_choose"): [(("confirm_cancel", "late_cancel_warning"), {"line", "hours"})],
+    ("cancel_actions.py", "_choose"): [
+        (("confirm_cancel", "late_cancel_warning", "confirm_reschedule"), {"line", "hours"})
+    ],
+    ("cancel_actions.py", "cancel_reservation"): [(("cancelled", "rescheduled"), {"line"})],
     ("series_actions.py", "book_series"): [  # the reason a class of a series was not booked
         (
             (

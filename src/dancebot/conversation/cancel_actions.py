@@ -123,12 +123,19 @@ class CancelActions:
             line = booked_line(chosen, self.kb, t.lang)
             hours = self.kb.policies.late_cancel_hours
             late = chosen.start is not None and chosen.start - t.now < timedelta(hours=hours)
-            key = "late_cancel_warning" if late else "confirm_cancel"
+            key = (
+                "late_cancel_warning"
+                if late
+                else ("confirm_reschedule" if flow.get("mode") == "reschedule" else "confirm_cancel")
+            )
             t.ask(
                 self.t(t, key, line=line, hours=hours),
                 [
                     [
-                        Button(text=self.t(t, "btn_cancel_yes"), data="yes"),
+                        Button(
+                            text=self.t(t, "btn_reschedule_yes" if key == "confirm_reschedule" else "btn_cancel_yes"),
+                            data="yes",
+                        ),
                         Button(text=self.t(t, "btn_cancel_no"), data="no"),
                     ]
                 ],
@@ -167,10 +174,36 @@ class CancelActions:
     async def _do_cancel(self: Engine, t: Turn, chosen: BookedClass) -> State:  # type: ignore[misc]
         flow = t.session.pending.pop("cancel", {})
         line = booked_line(chosen, self.kb, t.lang)
+        if flow.get("mode") == "reschedule":  # book the new class first; the old one goes with its receipt
+            service = next((s for s in self.kb.services if s.name.lower() == chosen.style_name.lower()), None)
+            t.session.slots.clear()
+            if service:
+                t.session.slots["style"] = service.id
+            t.session.slots["client_phone"] = flow.get("phone")
+            t.session.slots["replaces"] = {
+                "reservation_id": chosen.reservation_id,
+                "line": line,
+                "occurrence_id": chosen.occurrence_id,
+                "phone": flow.get("phone"),
+            }
+            if flow.get("new_when"):
+                t.session.slots["when"] = flow["new_when"]
+            return await self.collect(t)
+        return await self.cancel_reservation(t, chosen.reservation_id, chosen.occurrence_id, flow.get("phone"), line)
+
+    async def cancel_reservation(  # type: ignore[misc]
+        self: Engine,
+        t: Turn,
+        reservation_id: int,
+        occurrence_id: str,
+        phone: str | None,
+        line: str,
+        *,
+        key: str = "cancelled",
+    ) -> State:
+        """Cancel in the CRM and remove the reminders; a CRM failure becomes a request for the admin."""
         try:
-            await self.crm.cancel(
-                chosen.reservation_id, phone_e164=flow.get("phone") or "", occurrence_id=chosen.occurrence_id
-            )
+            await self.crm.cancel(reservation_id, phone_e164=phone or "", occurrence_id=occurrence_id)
         except CRMError as exc:
             await record_fallback(
                 self.rt,
@@ -179,24 +212,12 @@ class CancelActions:
                 channel=t.msg.channel,
                 chat_id=t.msg.chat_id,
                 trace_id=t.msg.trace_id,
-                details={"phone": flow.get("phone"), "reservation_id": chosen.reservation_id, "class": line},
+                details={"phone": phone, "reservation_id": reservation_id, "class": line},
             )
             t.say(self.t(t, "cancel_failed"))
             return State.IDLE
-        await reminders.remove(
-            self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence_id=chosen.occurrence_id
-        )
-        if flow.get("mode") == "reschedule":
-            t.say(self.t(t, "cancelled", line=line))
-            service = next((s for s in self.kb.services if s.name.lower() == chosen.style_name.lower()), None)
-            t.session.slots.clear()
-            if service:
-                t.session.slots["style"] = service.id
-            t.session.slots["client_phone"] = flow.get("phone")
-            if flow.get("new_when"):
-                t.session.slots["when"] = flow["new_when"]
-            return await self.collect(t)
-        t.say(self.t(t, "cancelled", line=line))
+        await reminders.remove(self.rt, channel=t.msg.channel, chat_id=t.msg.chat_id, occurrence_id=occurrence_id)
+        t.say(self.t(t, key, line=line))
         return State.IDLE
 
     async def cancel_declined(self: Engine, t: Turn) -> None:  # type: ignore[misc]

@@ -79,7 +79,12 @@ class OutcomeActions:
             now=t.now,
         )
         self._remember_client(t)
+        old = slots.pop("replaces", None)
         slots.clear()
+        if old:  # a reschedule: the new class is booked, now the old one is released
+            await self.cancel_reservation(
+                t, old["reservation_id"], old["occurrence_id"], old["phone"], old["line"], key="rescheduled"
+            )
 
     def _remember_client(self: Engine, t: Turn) -> None:  # type: ignore[misc]
         """Profile memory (90 d): the client's own name and phone; not an attendee booked for someone else."""
