@@ -127,3 +127,25 @@ async def test_a_typed_number_picks_the_button_with_that_number(rt: Runtime, con
     await conv.engine.handle(second, s)
     assert s.state == "COLLECTING_CONTACT"
     assert s.slots["occurrence"]["occurrence_id"] == offered[1].removeprefix("pick:")
+
+
+async def test_crm_down_while_collecting_asks_for_a_phone_then_records_one_complete_request(
+    rt: Runtime, conv: Conversation
+) -> None:
+    """Degradation L1 (contract §13): nothing lost, and the admin gets a request with a phone to call back."""
+    assert conv.fake_crm is not None
+    await rt.redis.delete(keys.cache("schedule"))  # nothing cached: the CRM must be asked
+    conv.fake_crm.set_mode("500")
+    s = await rt.sessions.load("telegram", 16)
+    say = lambda i, text: UnifiedMessage(  # noqa: E731
+        channel="telegram", chat_id=16, message_id=str(i), timestamp=NOW, text=text
+    )
+    first = await conv.engine.handle(say(1, "хочу на хилс в пятницу"), s)
+    assert "номер" in first[0].text and first[0].request_contact
+    assert await rt.redis.llen(keys.FALLBACK_QUEUE) == 0  # no request nobody can answer
+    second = await conv.engine.handle(say(2, "Анна 89141234567"), s)
+    assert "администратор" in second[0].text.lower() and s.state == "IDLE"
+    items = [json.loads(raw) for raw in await rt.redis.lrange(keys.FALLBACK_QUEUE, 0, -1)]
+    assert len(items) == 1 and items[0]["details"]["phone"] == "+79141234567"
+    assert "хилс" in items[0]["details"]["request"]
+    conv.fake_crm.set_mode(None)

@@ -151,7 +151,17 @@ class OutcomeActions:
         )
 
     async def _fallback_now(self: Engine, t: Turn, reason: str) -> State:  # type: ignore[misc]
-        """The CRM is down while collecting: record what we have so the admin can finish (degradation L1)."""
+        """The CRM is down while collecting (degradation L1): one request for the admin, with a phone to call
+        back — asked for first when we have none, so the admin never gets a request no one can answer."""
+        slots = t.session.slots
+        if not slots.get("client_phone") and t.profile.phone:
+            slots["client_phone"] = t.profile.phone
+        if not slots.get("client_name") and t.profile.name:
+            slots["client_name"] = t.profile.name
+        if not slots.get("client_phone"):
+            t.ask(self.t(t, "crm_down_need_phone"), request_contact=True)
+            t.session.pending["slot"] = "client_phone"
+            return State.COLLECTING_CONTACT
         await self._record_booking_fallback(t, "booking", reason)
         t.say(self.t(t, "fallback_booking"))
         t.session.slots.clear()
