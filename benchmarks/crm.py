@@ -1,4 +1,4 @@
-"""CRM layer figures (issue 3, SPEC §7.2): schedule expansion and finding a client by phone.
+"""CRM layer figures (issue 3, PRODUCT.md §7.2): schedule expansion and finding a client by phone.
 
     python benchmarks/crm.py [--templates 300 --days 14 --clients 5000 --runs 20]
 
@@ -47,7 +47,7 @@ from dancebot.storage.embedded import embedded_servers
 ROOT = Path(__file__).resolve().parents[1]
 KB_PATH = ROOT / "knowledge" / "studio.yaml"
 TZ = ZoneInfo("Asia/Vladivostok")
-NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=TZ)  # SPEC §6.3's reference moment
+NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=TZ)  # PRODUCT.md §6.3's reference moment
 BASE_URL = "http://impulse.bench/api/public"
 API_KEY = "bench-key"
 BENCH_RPS = 1000.0

@@ -1,4 +1,4 @@
-"""User messages per completed booking over a scripted corpus of client styles (SPEC §16, issue 4).
+"""User messages per completed booking over a scripted corpus of client styles (PRODUCT.md §16.3, issue 4).
 
     python benchmarks/messages_per_booking.py [--parallel 6] [--show-transcripts]
 
@@ -11,7 +11,7 @@ webhook with the tests' `Client` (each in its own chat, with its own phone).
 A conversation is a fixed list of client turns: a text, `tap:N` (press button N of the last reply) or
 `contact` (share the phone); taps and the shared contact count as messages. It is completed when the
 fake CRM holds a reservation for the client's phone afterwards. A script is what a client would answer a
-bot that behaves as the spec says; when the bot asks something else, the script runs out or goes astray,
+bot that behaves as PRODUCT.md says; when the bot asks something else, the script runs out or goes astray,
 and the conversation shows up as not completed. Figures are printed next to the targets; the exit code is
 0 either way (benchmarks are never timed assertions).
 """
@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.*: the same launcher and client as the conversation tests
 
-from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram  # noqa: E402
 from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
 from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET  # noqa: E402
 from tests.conversations.harness import Client  # noqa: E402
 from tests.e2e.stack import Stack, run_stack, serve_in_thread  # noqa: E402
+from tests.fakes.telegram import FakeTelegram, create_fake_telegram  # noqa: E402
 from tests.stack_fixtures import CRM_KEY, NOW  # noqa: E402
 
 TARGET_AVERAGE, CONTRACT_MAX, TARGET_COMPLETION = 4.0, 8.0, 100.0

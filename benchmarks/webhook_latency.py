@@ -1,4 +1,4 @@
-"""Webhook → reply latency under sustained load, and the memory it costs (SPEC §16, contract targets).
+"""Webhook → reply latency under sustained load, and the memory it costs (PRODUCT.md §16.3 and its targets).
 
     python benchmarks/webhook_latency.py [--chats 20 --rate 50 --seconds 20 --warmup 3]
 
@@ -48,9 +48,9 @@ from tests.e2e.stack import run_stack, serve_in_thread  # noqa: E402
 
 CRM_KEY = "bench-impulse-key"
 
-from dancebot.channels.telegram_fake import SentMessage, create_fake_telegram  # noqa: E402
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
 from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
+from tests.fakes.telegram import SentMessage, create_fake_telegram  # noqa: E402
 
 BOT_TOKEN = "123456789:AAE-bench-token-for-dancebot"
 WEBHOOK_SECRET = "webhook-secret-for-the-benchmark-9d2e"

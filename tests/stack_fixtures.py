@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
 from dancebot.conversation.session import SessionStore
 from dancebot.crm.fake import FakeImpulse, create_fake_impulse
 from dancebot.runtime import connect_redis
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, Servers
 from tests.e2e.stack import Stack, run_stack, serve_in_thread
+from tests.fakes.telegram import FakeTelegram, create_fake_telegram
 
 CRM_KEY = "impulse-demo-key-7c1e"
-# The conversation clock of the stack: SPEC §6.3's reference moment, Wed 2026-12-02 15:00 in Vladivostok.
+# The conversation clock of the stack: PRODUCT.md §6.3's reference moment, Wed 2026-12-02 15:00 in Vladivostok.
 NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Vladivostok"))
 _chat_ids = itertools.count(5_000_001)
 

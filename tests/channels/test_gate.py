@@ -1,4 +1,4 @@
-"""The gate against real Redis: replay window, per-chat dedup, spam limit (SPEC §4).
+"""The gate against real Redis: replay window, per-chat dedup, spam limit (PRODUCT.md §4).
 
 Every check gets an explicit `now`, so window boundaries are exact and no test sleeps.
 """

@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dancebot.channels.telegram_fake import FakeTelegram
 from dancebot.crm.fake import FakeImpulse
 from dancebot.storage import db
 from tests.conftest import Servers
 from tests.conversations.harness import Client
 from tests.e2e.stack import Stack
+from tests.fakes.telegram import FakeTelegram
 
 _chat_ids = itertools.count(6_100_001)  # the phone of a client is derived from its chat id
 

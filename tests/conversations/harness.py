@@ -1,9 +1,9 @@
 """A client of the running bot for whole conversations: real update JSON into `dancebot serve`, the
 replies of each turn as they reach the fake Telegram Bot API, the fake Impulse CRM's reservations.
 
-Every reply a client receives is checked against the contract's hard rules (contract §6) by
+Every reply a client receives is checked against the hard rules of PRODUCT.md §5.5 by
 `check_reply`, so no conversation can pass with a long, emoji-laden or double-question message.
-The webhook drops more than 5 messages in 10 s from one chat (SPEC §4); `Client` paces itself below
+The webhook drops more than 5 messages in 10 s from one chat (PRODUCT.md §4); `Client` paces itself below
 that, so a slow test is a long conversation, never a dropped message.
 """
 
@@ -17,12 +17,12 @@ import time
 from collections import deque
 from typing import Any, NamedTuple
 
-from dancebot.channels.telegram_fake import FakeTelegram, SentMessage
 from dancebot.channels.telegram_updates import callback_update, contact_update, edited_update, text_update
 from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.models import normalize_phone
 from tests.conftest import ADMIN_CHAT_ID
 from tests.e2e.stack import Stack
+from tests.fakes.telegram import FakeTelegram, SentMessage
 
 __all__ = [
     "CENTER",
@@ -36,7 +36,7 @@ __all__ = [
     "text_of",
 ]
 
-MAX_LENGTH = 300  # Telegram (contract §6)
+MAX_LENGTH = 300  # Telegram (PRODUCT.md §5.5)
 MAX_EMOJI = 2
 SPAM_LIMIT, SPAM_WINDOW = 5, 10.4  # the gate's 5 per 10 s, with a margin for clock skew between processes
 QUIET = 0.15  # a turn is over when nothing more arrived for this long
@@ -62,7 +62,7 @@ class Booked(NamedTuple):
 
 
 def check_reply(text: str) -> None:
-    """Contract §6: ≤ 300 characters, ≤ 2 emoji, one question per message, no talk of being an AI."""
+    """PRODUCT.md §5.5: ≤ 300 characters, ≤ 2 emoji, one question per message, no talk of being an AI."""
     assert len(text) <= MAX_LENGTH, f"{len(text)} characters > {MAX_LENGTH}: {text!r}"
     emoji = _EMOJI.findall(text)
     assert len(emoji) <= MAX_EMOJI, f"{len(emoji)} emoji {emoji}: {text!r}"
@@ -81,7 +81,7 @@ def shows_phone(text: str, e164: str) -> bool:
 
 
 def assert_summary(reply: str, *, name: str, phone: str, klass: str, day: str, time: str, where: str) -> None:
-    """The mandatory summary (SPEC §5): name, phone, class, weekday + date + time, branch address, one yes."""
+    """The mandatory summary (PRODUCT.md §5.5): name, phone, class, weekday + date + time, branch address, one yes."""
     assert klass and where, "say which class and address the summary must show"
     assert "Всё верно?" in reply or "Is that right?" in reply, f"not a summary: {reply!r}"
     assert name in reply and shows_phone(reply, phone), f"name/phone missing: {reply!r}"
@@ -92,7 +92,7 @@ def assert_summary(reply: str, *, name: str, phone: str, klass: str, day: str, t
 
 
 def assert_receipt(reply: str, *, klass: str, day: str, time: str, where: str) -> None:
-    """The receipt (contract §6): date, time, group, address, and what to bring (SPEC §5.5)."""
+    """The receipt (PRODUCT.md §5.5): date, time, group, address, and what to bring."""
     assert "записан" in reply or "booked" in reply, f"not a receipt: {reply!r}"
     assert klass in reply and day in reply and time in reply and where in reply, f"receipt lacks facts: {reply!r}"
     assert "удобную одежду" in reply, f"receipt lacks what to bring: {reply!r}"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dancebot.channels.telegram_fake import FakeTelegram, SentMessage
 from dancebot.storage.tables import messages
+from tests.fakes.telegram import FakeTelegram, SentMessage
 
 
 async def replies(

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from dancebot.channels.telegram_fake import FakeTelegram
 from dancebot.channels.telegram_updates import (
     callback_update,
     contact_update,
@@ -27,6 +26,7 @@ from dancebot.storage.tables import dead_letter_messages
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
 from tests.e2e.helpers import message_rows, quiet, replies
 from tests.e2e.stack import Stack
+from tests.fakes.telegram import FakeTelegram
 from tests.stack_fixtures import CRM_KEY
 
 pytestmark = pytest.mark.e2e

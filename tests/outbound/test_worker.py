@@ -1,5 +1,5 @@
 """The outbound worker against real Redis and PostgreSQL and the fake Telegram Bot API on a real port
-(SPEC §10): order, keyboards, crash recovery, the 0 s → 5 s → 30 s retry ladder, 429, 403, bad jobs.
+(PRODUCT.md §10): order, keyboards, crash recovery, the 0 s → 5 s → 30 s retry ladder, 429, 403, bad jobs.
 
 The worker runs in burst mode (`drain`); delayed retries are promoted with a future `now` instead of
 sleeping through the delays.
@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
-from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
 from dancebot.outbound.messages import Button, OutboundJob
 from dancebot.outbound.queue import enqueue
 from dancebot.outbound.senders import TelegramSender
@@ -24,6 +23,7 @@ from dancebot.storage import keys
 from dancebot.storage.audit import flush_audit
 from dancebot.storage.tables import dead_letter_messages
 from tests.conftest import BOT_TOKEN
+from tests.fakes.telegram import FakeTelegram, create_fake_telegram
 
 CHAT = 600_000_001
 

@@ -1,9 +1,9 @@
-"""A fake Telegram Bot API server for tests and benchmarks (SPEC §16).
+"""A fake Telegram Bot API server for tests and benchmarks (PRODUCT.md §16).
 
 It answers what python-telegram-bot sends (`POST {base}/bot{token}/{method}`, form-encoded with nested
 values as JSON; JSON bodies and query strings work too, as on the real server) with the envelopes the
 real API returns, so the worker's error handling meets the real thing: 401 wrong token, 404 unknown
-method, 400 for empty/too-long text, unparsable entities and bad keyboards (`telegram_fake_markup`),
+method, 400 for empty/too-long text, unparsable entities and bad keyboards (`telegram_markup`),
 403 for blocked chats, injected 429 (`parameters.retry_after`), 500 and 502. Every call is recorded.
 
 Three ways to run it:
@@ -11,8 +11,8 @@ Three ways to run it:
   httpx.ASGITransport(app=fake.app)}` — PTB hands those kwargs to its `AsyncClient`, so no socket and
   no subclass are needed;
 - in a thread on a real port, for processes under test: `with fake.serve_in_thread() as url:`;
-- in its own process: `python -m dancebot.channels.telegram_fake --port 8081`, read through the
-  `/_fake/` control API (`telegram_fake_http`).
+- in its own process, from the repository root: `python -m tests.fakes.telegram --port 8081`, read
+  through the `/_fake/` control API (`telegram_http`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import httpx
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from dancebot.channels.telegram_fake_http import build_app, make_server
-from dancebot.channels.telegram_fake_markup import ApiError, parse_entities, validate_reply_markup
+from tests.fakes.telegram_http import build_app, make_server
+from tests.fakes.telegram_markup import ApiError, parse_entities, validate_reply_markup
 
 __all__ = [
     "ApiCall",
@@ -107,7 +107,7 @@ class _Fault:
 
 
 class FakeTelegram:
-    """In-memory Bot API state; `app` serves it over HTTP (see `telegram_fake_http`)."""
+    """In-memory Bot API state; `app` serves it over HTTP (see `telegram_http`)."""
 
     def __init__(self, token: str, bot_username: str = "ritm_studio_bot") -> None:
         if not TOKEN_PATTERN.fullmatch(token):
@@ -163,7 +163,7 @@ class FakeTelegram:
         self,
         chat_id: int | None,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the error names what arrived, unlike asyncio.timeout
+        timeout: float = 5.0,
         *,
         since: int = 0,
     ) -> list[SentMessage]:
@@ -399,10 +399,8 @@ def _announce(url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m dancebot.channels.telegram_fake --port 8081 [--token T]`; Ctrl-C/SIGTERM stop it."""
-    parser = argparse.ArgumentParser(
-        prog="python -m dancebot.channels.telegram_fake", description="Fake Telegram Bot API server."
-    )
+    """`python -m tests.fakes.telegram --port 8081 [--token T]`; Ctrl-C/SIGTERM stop it."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram", description="Fake Telegram Bot API server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default="123456:TEST")

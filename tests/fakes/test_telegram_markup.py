@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dancebot.channels.telegram_fake_markup import ApiError, parse_entities, validate_reply_markup
+from tests.fakes.telegram_markup import ApiError, parse_entities, validate_reply_markup
 
 
 def entities_error(text: str, mode: str) -> str:

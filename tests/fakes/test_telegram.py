@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,11 +27,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from dancebot.channels.telegram_fake import FakeTelegram, create_fake_telegram
+from tests.fakes.telegram import FakeTelegram, create_fake_telegram
 
 CLIENT = 500_100_200
 OTHER_CLIENT = 500_100_300
 ADMIN_CHAT = -1001234567890
+ROOT = Path(__file__).resolve().parents[2]  # `python -m tests.fakes.telegram` runs from here
 
 
 @pytest.fixture
@@ -315,8 +317,9 @@ async def test_a_default_ptb_bot_talks_to_the_fake_served_on_a_port(fake: FakeTe
 
 async def test_runs_as_its_own_process_and_is_read_through_the_control_api() -> None:
     proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "dancebot.channels.telegram_fake", "--port", "0", "--token", "777:PROC"],
+        *[sys.executable, "-m", "tests.fakes.telegram", "--port", "0", "--token", "777:PROC"],
         stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=20)).decode()

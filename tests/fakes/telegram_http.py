@@ -27,10 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dancebot.channels.telegram_fake_markup import ApiError
+from tests.fakes.telegram_markup import ApiError
 
 if TYPE_CHECKING:
-    from dancebot.channels.telegram_fake import FakeTelegram
+    from tests.fakes.telegram import FakeTelegram
 
 __all__ = ["build_app", "make_server"]
 
