@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)
 
 
-def _alembic_config(connection: object) -> Config:
+def _alembic_config(connection: Connection) -> Config:
     from alembic.config import Config  # imported only when migrating: it costs a long-running process ~11 MB
 
     cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
@@ -37,7 +37,7 @@ def _alembic_config(connection: object) -> Config:
     return cfg
 
 
-def _upgrade(connection: object) -> None:
+def _upgrade(connection: Connection) -> None:
     from alembic import command
 
     command.upgrade(_alembic_config(connection), "head")

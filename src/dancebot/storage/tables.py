@@ -1,4 +1,4 @@
-"""PostgreSQL schema (SPEC §12) as SQLAlchemy Core tables; Alembic migrations create exactly these.
+"""PostgreSQL schema (PRODUCT.md §12) as SQLAlchemy Core tables; Alembic migrations create exactly these.
 
 Telegram chat ids need 64 bits and can be negative (groups), so `chat_id` is BIGINT everywhere.
 """

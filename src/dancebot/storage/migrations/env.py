@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from dancebot.storage.tables import metadata
 
 
-def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=metadata)  # type: ignore[arg-type]
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata)
     with context.begin_transaction():
         context.run_migrations()
 
