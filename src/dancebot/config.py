@@ -1,4 +1,4 @@
-"""Settings: every SPEC §3 environment variable, read once and validated.
+"""Settings: every environment variable of PRODUCT.md §3.3, read once and validated.
 
 Built by `load_settings()` (never at import time) and handed down. A missing or invalid value raises
 `SettingsError` with one line per problem naming the variable; the CLI prints it and exits 2.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
 
     @property
     def crm_configured(self) -> bool:
-        """A real Impulse tenant is configured; otherwise the in-process fake serves (SPEC §7.2)."""
+        """A real Impulse tenant is configured; otherwise the in-process fake serves (PRODUCT.md §7.2)."""
         return bool(self.impulse_api_key and (self.impulse_base_url or self.impulse_tenant)) and not self.test_mode
 
     @property
@@ -125,11 +126,19 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError("\n".join(f"{m}: required but not set" for m in missing))
 
+    def required_secret(self, name: str) -> str:
+        """The value of a secret a command cannot run without (call `require` first to report every
+        missing variable at once)."""
+        value = getattr(self, name)
+        if not isinstance(value, SecretStr) or not value.get_secret_value():
+            raise SettingsError(f"{name.upper()}: required but not set")
+        return value.get_secret_value()
 
-def load_settings(**overrides: object) -> Settings:
+
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment (and `.env`); turn pydantic's report into one line per variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

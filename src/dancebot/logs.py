@@ -1,4 +1,4 @@
-"""Structured JSON logging with a trace id on every line and personal data masked (contract §18).
+"""Structured JSON logging with a trace id on every line and personal data masked (PRODUCT.md §13).
 
 `bind_trace(trace_id)` puts the id into structlog's context vars so every log call under it carries it.
 The masking processor runs last over every string in the event: phones become `+7999****567`, emails
@@ -11,9 +11,10 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 __all__ = ["bind_trace", "configure_logging", "get_logger", "mask_text", "register_secrets"]
 
@@ -105,5 +106,6 @@ def bind_trace(trace_id: str, **extra: Any) -> None:
     structlog.contextvars.bind_contextvars(trace_id=trace_id, **extra)
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)  # type: ignore[no-any-return]
+def get_logger(name: str) -> FilteringBoundLogger:
+    """What `configure_logging` (and structlog's default) wraps loggers in; structlog types it as Any."""
+    return cast(FilteringBoundLogger, structlog.get_logger(name))

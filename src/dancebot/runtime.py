@@ -74,7 +74,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             await db.migrate(engine)
         frozen = settings.dancebot_frozen_now
         yield Runtime(
-            **({"clock": lambda: frozen} if frozen else {}),  # type: ignore[arg-type]
+            **({"clock": lambda: frozen} if frozen else {}),
             settings=settings,
             kb=kb,
             redis=redis,

@@ -106,7 +106,7 @@ def _delete(path: tuple[str | int, ...]) -> Callable[[dict[str, Any]], None]:
         pytest.param(_set(("tone", "pronoun"), "Вы"), "tone.pronoun", "вы", id="pronoun"),
         pytest.param(_set(("schema_version",), "2.0"), "schema_version", '"1.0"', id="schema-version"),
         pytest.param(_set(("schema_version",), 1.0), "schema_version", "quoted", id="schema-version-number"),
-        pytest.param(_set(("teachers", 2, "rating"), 5), "teachers[2].rating", "contract §15", id="rating"),
+        pytest.param(_set(("teachers", 2, "rating"), 5), "teachers[2].rating", "PRODUCT.md §8", id="rating"),
         pytest.param(
             _set(("teachers", 0, "reviews"), {"rating": 4.9}),
             "teachers[0].reviews.rating",

@@ -1,4 +1,4 @@
-"""Cheap checks before any understanding (SPEC §4): replay window, dedup, spam limit.
+"""Cheap checks before any understanding (PRODUCT.md §4): replay window, dedup, spam limit.
 
 Each returns a verdict rather than raising: dropping a message is normal flow, never an error the
 sender sees. Telegram retries a delivery until it gets 200, so a drop still answers 200.

@@ -1,4 +1,4 @@
-"""The one shape every inbound message takes, whatever its channel (contract §8, SPEC §4)."""
+"""The one shape every inbound message takes, whatever its channel (PRODUCT.md §4)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def new_trace_id() -> str:
 
 
 class UnifiedMessage(BaseModel):
-    """Contract §8 fields plus what the engine needs: trace id, edit flag, button data, shared contact."""
+    """PRODUCT.md §4.1 fields plus what the engine needs: trace id, edit flag, button data, shared contact."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,4 +1,4 @@
-"""Telegram inbound: secret check and parsing of Bot API updates into `UnifiedMessage` (SPEC §4).
+"""Telegram inbound: secret check and parsing of Bot API updates into `UnifiedMessage` (PRODUCT.md §4).
 
 Parsing uses python-telegram-bot's typed `Update`; this module only maps it. Update kinds the bot does
 not handle (chat member changes, polls, channel posts…) map to `None` and are acknowledged with 200.

@@ -2,7 +2,7 @@
 
 Each returns a plain dict shaped like the Bot API's `Update` (the fields Telegram really sends for a
 private chat, and for groups when `chat_id` is negative) that `telegram.Update.de_json` accepts. Dates
-default to now, because the webhook drops messages older than five minutes (SPEC §4).
+default to now, because the webhook drops messages older than five minutes (PRODUCT.md §4).
 """
 
 from __future__ import annotations

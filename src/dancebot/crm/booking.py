@@ -1,4 +1,4 @@
-"""The booking flow (SPEC §7.2, contract §10): one reservation per phone and class, even under retries.
+"""The booking flow (PRODUCT.md §7.2, §7.3): one reservation per phone and class, even under retries.
 
     fingerprint = sha256(phone_e164 + occurrence_id)   the occurrence, so next week's class is no duplicate
     SET idempotency:{fp} NX EX 600 before any CRM call   not set → "duplicate" (reason "recent")

@@ -1,4 +1,4 @@
-"""Redis cache of the CRM's reference data (contract §4): schedule 15 min, groups/teachers 1 h, phones 1 h.
+"""Redis cache of the CRM's reference data (PRODUCT.md §12.1): schedule 15 min, groups/teachers 1 h, phones 1 h.
 
 Freshness is the key's TTL: a key that exists is current, a missing one is fetched again. Nothing stale
 is kept, so when the CRM is down and a key has expired the CRM error propagates and the caller says

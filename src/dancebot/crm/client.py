@@ -1,4 +1,4 @@
-"""Async client of the Impulse CRM public API (SPEC §7.1) on an injected `httpx.AsyncClient`.
+"""Async client of the Impulse CRM public API (PRODUCT.md §7.1) on an injected `httpx.AsyncClient`.
 
 What it guarantees, and why:
 - auth header `Basic <raw key>` (Impulse wants the key itself, not base64);

@@ -8,7 +8,7 @@
     └── CRMUnknownOutcome  a create was sent but no definitive answer came back: it may be stored
 
 `CRMUnknownOutcome` is deliberately not a `CRMUnavailable`: a caller must never treat it as "nothing
-happened" and re-POST. It re-reads the client's reservations instead (SPEC §7.2).
+happened" and re-POST. It re-reads the client's reservations instead (PRODUCT.md §7.2).
 
 Impulse has no documented error format. Business rejections are read from a JSON body
 `{"success": false, "message": "..."}` (any status); the reason is guessed from the Russian message by

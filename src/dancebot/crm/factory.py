@@ -1,4 +1,4 @@
-"""Builds the Impulse client a process uses: the real tenant, or the in-process fake (SPEC §7.2).
+"""Builds the Impulse client a process uses: the real tenant, or the in-process fake (PRODUCT.md §7.2).
 
 With IMPULSE_* configured (and TEST_MODE off) the client talks HTTP to the tenant. Otherwise — TEST_MODE,
 or a newcomer running `dancebot chat` with no CRM — the same real client talks to a fresh fake Impulse

@@ -1,4 +1,4 @@
-"""A fake Impulse CRM (ASGI app) that behaves like the real public API, quirks included (SPEC §7.1).
+"""A fake Impulse CRM (ASGI app) that behaves like the real public API, quirks included (PRODUCT.md §7.1).
 
 It serves TEST_MODE in-process (mount `.app` with `httpx.ASGITransport`) and the test suite;
 `python -m dancebot.crm.fake --port 8765` serves it over HTTP for manual runs and benchmarks.
@@ -212,7 +212,8 @@ class FakeImpulse:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             return _error(400, "Не заполнено обязательное поле «Имя»")
-        phones = body.get("phone") if isinstance(body.get("phone"), list) else [body.get("phone")]
+        phone = body.get("phone")
+        phones = phone if isinstance(phone, list) else [phone]
         if (existing := self._client_with_phone(phones)) is not None:
             return HTMLResponse(_duplicate_client_page(existing), 500)
         client_id = max(self.clients, default=1000) + 1

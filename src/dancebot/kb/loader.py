@@ -1,8 +1,8 @@
 """Read `knowledge/studio.yaml` and turn every problem into a line a studio admin can act on.
 
-The app refuses to start with an invalid knowledge base (CONTRACT §15), so the error has to say what
+The app refuses to start with an invalid knowledge base (PRODUCT.md §8), so the error has to say what
 to fix and where: each problem has a dotted YAML path (`teachers[2].rating`) and all of them are
-reported at once, not just the first. Keys the schema does not know are only warnings (SPEC §8: any
+reported at once, not just the first. Keys the schema does not know are only warnings (PRODUCT.md §8: any
 file of the schema's shape loads, extra notes included); duplicate keys are warnings too, because
 YAML silently keeps the last one.
 

@@ -1,4 +1,4 @@
-"""Pydantic models of the knowledge base `knowledge/studio.yaml`, schema 1.0 (SPEC §8, CONTRACT §15).
+"""Pydantic models of the knowledge base `knowledge/studio.yaml`, schema 1.0 (PRODUCT.md §8).
 
 Types are strict on purpose: the file is edited by hand, and a price typed as "700" or a CRM id as
 1.0 is a mistake worth stopping the start-up for, not something to coerce silently. Dates stay lax
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 SUPPORTED_SCHEMA_VERSIONS: tuple[str, ...] = ("1.0",)
-RATING_MESSAGE = "ratings of teachers are not allowed (contract §15)"
+RATING_MESSAGE = "ratings of teachers are not allowed (PRODUCT.md §8)"
 
 Loc = tuple[str | int, ...]
 NonEmptyStr = Annotated[str, Field(min_length=1)]

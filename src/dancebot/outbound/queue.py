@@ -1,4 +1,4 @@
-"""The app's side of the outbound queue: every reply is a job on a Redis list (contract §9)."""
+"""The app's side of the outbound queue: every reply is a job on a Redis list (PRODUCT.md §10)."""
 
 from __future__ import annotations
 

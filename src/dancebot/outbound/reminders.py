@@ -1,4 +1,4 @@
-"""Class reminders (contract §9, SPEC §10): T−24 h and T−2 h, only those still ahead, in a Redis ZSET.
+"""Class reminders (PRODUCT.md §10): T−24 h and T−2 h, only those still ahead, in a Redis ZSET.
 
 The worker's chore `send_due` claims due reminders one by one (ZREM decides who sends it, so several
 workers never send one twice) and queues them as ordinary outbound jobs. Cancelling a booking removes
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta
+from typing import cast
 
 from dancebot.crm.models import Occurrence
 from dancebot.logs import get_logger
@@ -23,7 +24,7 @@ __all__ = ["OFFSETS", "TOLERANCE", "remove", "schedule", "send_due"]
 log = get_logger(__name__)
 
 OFFSETS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
-# The SLA (contract §9): 24 h ± 30 min, 2 h ± 5 min. A reminder later than that (the worker was down) is
+# The SLA (PRODUCT.md §10): 24 h ± 30 min, 2 h ± 5 min. A reminder later than that (the worker was down) is
 # dropped rather than sent wrong ("через 2 часа" when the class has started).
 TOLERANCE = {"24h": 30 * 60, "2h": 5 * 60}
 _TEXTS = {
@@ -85,7 +86,11 @@ async def remove(rt: Runtime, *, channel: str, chat_id: int, occurrence_id: str)
 
 async def send_due(rt: Runtime, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    due = await rt.redis.zrangebyscore(keys.REMINDERS, 0, now, start=0, num=200, withscores=True)
+    # (member bytes, score) pairs: withscores=True, decode_responses=False; redis-py types every variant.
+    due = cast(
+        "list[tuple[bytes, float]]",
+        await rt.redis.zrangebyscore(keys.REMINDERS, 0, now, start=0, num=200, withscores=True),
+    )
     sent = 0
     for member, due_at in due:
         if not await rt.redis.zrem(keys.REMINDERS, member):

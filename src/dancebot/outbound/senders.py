@@ -7,6 +7,7 @@ SendError
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -78,7 +79,7 @@ class TelegramSender:
 class ConsoleSender:
     """`dancebot chat`: prints what the bot would send, buttons as numbered choices."""
 
-    def __init__(self, client_chat_id: int, write: object = print) -> None:
+    def __init__(self, client_chat_id: int, write: Callable[[str], object] = print) -> None:
         self._client = client_chat_id
         self._write = write
         self.last_buttons: list[str] = []  # callback data of the buttons last shown, for "type 1 to tap"
@@ -100,4 +101,4 @@ class ConsoleSender:
         lines += [f"   [{i}] {b.text}" for i, b in enumerate(buttons, 1)]
         if job.request_contact:
             lines.append("   [📱 кнопка «Поделиться номером» — в консоли напишите номер текстом]")
-        self._write("\n".join(lines))  # type: ignore[operator]
+        self._write("\n".join(lines))

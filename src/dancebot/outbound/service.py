@@ -1,4 +1,4 @@
-"""The `dancebot worker` process: outbound delivery plus the periodic chores of SPEC §10.
+"""The `dancebot worker` process: outbound delivery plus the periodic chores of PRODUCT.md §10.
 
 Two loops share one runtime: delivery (blocks on the queue) and housekeeping (promotes due retries,
 writes queued audit rows to Postgres, plus the chores the wiring adds: reminders and timeout sweeps;

@@ -1,4 +1,4 @@
-"""The worker's outbound loop: reliable delivery from `queue:outbound` (contract §9, SPEC §10).
+"""The worker's outbound loop: reliable delivery from `queue:outbound` (PRODUCT.md §10).
 
 A job moves atomically to a processing list (BLMOVE) and leaves it only after the send succeeded or the
 job was rescheduled/dead-lettered, so a crash never loses it: `recover()` re-queues what a dead worker
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -44,7 +45,8 @@ class OutboundWorker:
     async def promote_due(self, now: float | None = None) -> int:
         """Move retries whose time has come from the delayed ZSET back to the queue."""
         now = time.time() if now is None else now
-        due = await self._redis.zrangebyscore(keys.OUTBOUND_DELAYED, 0, now, start=0, num=100)
+        # Members only, as bytes (no scores asked for, decode_responses=False); redis-py types every variant.
+        due = cast("list[bytes]", await self._redis.zrangebyscore(keys.OUTBOUND_DELAYED, 0, now, start=0, num=100))
         for raw in due:
             if await self._redis.zrem(keys.OUTBOUND_DELAYED, raw):
                 await self._redis.rpush(keys.OUTBOUND_QUEUE, raw)  # to the consuming end: retries go first
@@ -52,18 +54,24 @@ class OutboundWorker:
 
     async def process_one(self, wait: float = 1.0) -> bool:
         """Take one job (waiting up to `wait` s) and deliver it; False when the queue stayed empty."""
-        raw = await self._redis.blmove(keys.OUTBOUND_QUEUE, keys.OUTBOUND_PROCESSING, wait, "RIGHT", "LEFT")
+        raw = await self._redis.blmove(
+            keys.OUTBOUND_QUEUE,
+            keys.OUTBOUND_PROCESSING,
+            wait,  # type: ignore[arg-type]  # BLMOVE's timeout is a double (Redis ≥ 6); redis-py annotates int
+            "RIGHT",
+            "LEFT",
+        )
         if raw is None:
             return False
         try:
             job = OutboundJob.loads(raw)
         except ValueError:
             log.error("outbound.bad_job", raw=str(raw)[:200])
-            await self._redis.lrem(keys.OUTBOUND_PROCESSING, 1, raw)
+            await self._redis.lrem(keys.OUTBOUND_PROCESSING, 1, raw)  # type: ignore[arg-type]  # takes bytes; annotated str
             return True
         bind_trace(job.trace_id or "-", chat_id=job.chat_id, channel=job.channel)
         await self._deliver(job)
-        await self._redis.lrem(keys.OUTBOUND_PROCESSING, 1, raw)
+        await self._redis.lrem(keys.OUTBOUND_PROCESSING, 1, raw)  # type: ignore[arg-type]  # takes bytes; annotated str
         return True
 
     async def _deliver(self, job: OutboundJob) -> None:

@@ -1,4 +1,4 @@
-"""FastAPI app: the webhook ingress and /health (contract §22). Routes stay tiny (STYLE: PTB's webhook
+"""FastAPI app: the webhook ingress and /health (PRODUCT.md §3.2). Routes stay tiny (STYLE: PTB's webhook
 handler checks the secret, parses into a typed update, hands it on and returns).
 
 Bad input answers 4xx and stores nothing: wrong/missing secret → 401; body over 1 MB → 413; not JSON →
@@ -48,7 +48,7 @@ def _error(status: int, detail: str) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     settings.require("telegram_webhook_secret")
-    secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+    secret = settings.required_secret("telegram_webhook_secret")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
