@@ -1,4 +1,4 @@
-"""`dancebot` console script: serve, worker, chat, migrate, kb-check (SPEC §3).
+"""`dancebot` console script: serve, worker, chat, migrate, kb-check (PRODUCT.md §3).
 
 Configuration problems (a missing or invalid variable, an invalid KB) print one clear line per problem
 to stderr and exit with code 2 — never a traceback.
@@ -30,7 +30,7 @@ def _fail(message: str) -> int:
 
 
 def _check_kb(settings: Settings) -> None:
-    """Refuse to start with an invalid KB before anything else happens (contract §15)."""
+    """Refuse to start with an invalid KB before anything else happens (PRODUCT.md §8)."""
     loaded = load_kb(settings.kb_path)
     for warning in loaded.warnings:
         print(f"kb warning: {warning}", file=sys.stderr)
@@ -104,7 +104,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings.require_crm()
     _check_kb(settings)
     configure_logging()
-    token = settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
+    token = settings.required_secret("telegram_bot_token")
     # Migrations in a child process: Alembic would otherwise stay in this long-running process's memory.
     migrated = subprocess.run([sys.executable, "-m", "dancebot.cli", "migrate"], capture_output=True, text=True)
     if migrated.returncode != 0:
@@ -113,7 +113,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> None:
         async with open_runtime(settings, run_migrations=False) as rt, open_conversation(rt) as conversation:
             senders = {"telegram": TelegramSender(token, settings.telegram_api_base_url)}
-            await run_worker(rt, senders, stop, extra_chores=worker_chores(rt, conversation.engine))
+            await run_worker(rt, senders, stop, extra_chores=worker_chores(rt, conversation.runner))
 
     _run_until_signal(main)
     return 0

@@ -2,7 +2,7 @@
 
 What you type becomes a real Telegram update JSON, parsed by the same code as the webhook, processed by
 the same engine, queued in Redis and delivered by the same worker — only the last hop prints instead of
-calling Telegram. With REDIS_URL/DATABASE_URL unset it starts embedded Redis and PostgreSQL (SPEC §15) in
+calling Telegram. With REDIS_URL/DATABASE_URL unset it starts embedded Redis and PostgreSQL (PRODUCT.md §15) in
 a state folder and keeps them between runs so the conversation and its audit trail survive a restart.
 """
 
@@ -59,7 +59,7 @@ class ConsoleChat:
         self._rt = rt
         self._sender = sender
         self._processor = conversation.processor
-        self._chores = worker_chores(rt, conversation.engine)
+        self._chores = worker_chores(rt, conversation.runner)
         self._worker = OutboundWorker(rt.redis, {"telegram": sender}, rt.audit)
         self._ids = itertools.count(int(time.time() * 1000) % 1_000_000_000)
 

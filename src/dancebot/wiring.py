@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from dancebot.conversation.engine import Engine
 from dancebot.conversation.handoff import AdminCommands
 from dancebot.conversation.inbound import InboundProcessor
+from dancebot.conversation.runner import ConversationRunner
 from dancebot.conversation.sweeps import sweep_sessions
 from dancebot.crm.factory import build_impulse_client, tool_call_recorder
 from dancebot.crm.service import CRMService
@@ -21,6 +22,7 @@ from dancebot.outbound import reminders
 from dancebot.outbound.service import Chore
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
+from dancebot.understanding.seam import Chain, RulesUnderstander
 
 if TYPE_CHECKING:
     from dancebot.crm.fake import FakeImpulse
@@ -32,6 +34,7 @@ __all__ = ["Conversation", "open_conversation", "worker_chores"]
 class Conversation:
     crm: CRMService
     engine: Engine
+    runner: ConversationRunner
     processor: InboundProcessor
     fake_crm: FakeImpulse | None  # the in-process fake Impulse when no real CRM is configured
 
@@ -47,18 +50,19 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
                 async for key in rt.redis.scan_iter(match=pattern):
                     await rt.redis.delete(key)
         crm = CRMService(rt, client)
-        engine = Engine(rt, crm)
-        processor = InboundProcessor(rt, engine, AdminCommands(rt, engine))
-        yield Conversation(crm, engine, processor, fake)
+        engine = Engine(rt.kb, rt.catalogue, crm, Chain(RulesUnderstander(rt.kb)))
+        runner = ConversationRunner(rt, engine, crm)
+        processor = InboundProcessor(rt, runner, AdminCommands(rt, runner))
+        yield Conversation(crm, engine, runner, processor, fake)
     finally:
         await http.aclose()
 
 
-def worker_chores(rt: Runtime, engine: Engine) -> list[Chore]:
+def worker_chores(rt: Runtime, runner: ConversationRunner) -> list[Chore]:
     async def due_reminders() -> None:
         await reminders.send_due(rt)
 
     async def timeouts() -> None:
-        await sweep_sessions(rt, engine)
+        await sweep_sessions(rt, runner)
 
     return [due_reminders, timeouts]

@@ -21,7 +21,7 @@ from dancebot.storage.audit import flush_audit
 
 BASE_URL = "http://impulse.test/api/public"
 API_KEY = "test-key"
-TODAY = dt.date(2026, 12, 2)  # a Wednesday, SPEC §6.3's reference day
+TODAY = dt.date(2026, 12, 2)  # a Wednesday, PRODUCT.md §6.3's reference day
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The real Impulse client against the fake server: every quirk of SPEC §7.1 the bot depends on."""
+"""The real Impulse client against the fake server: every quirk of PRODUCT.md §7.1 the bot depends on."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which CRM a process talks to: the configured tenant, else the in-process fake (SPEC §7.2)."""
+"""Which CRM a process talks to: the configured tenant, else the in-process fake (PRODUCT.md §7.2)."""
 
 from __future__ import annotations
 

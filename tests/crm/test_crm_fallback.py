@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from dancebot.crm.fallback import alert_admin, booking_details, record_fallback
+from dancebot.conversation.fallback import booking_details, record_fallback
 from dancebot.crm.service import CRMService
+from dancebot.outbound.alerts import alert_admin
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 from dancebot.storage import keys

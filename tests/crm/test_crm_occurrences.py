@@ -1,4 +1,4 @@
-"""Templates → occurrences and the reservation date convention (pure; SPEC §7.1–7.2)."""
+"""Templates → occurrences and the reservation date convention (pure; PRODUCT.md §7.1–7.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The client stays under its request rate (SPEC §7.1: ≤ 3 requests/s), checked on a fake clock."""
+"""The client stays under its request rate (PRODUCT.md §7.1: ≤ 3 requests/s), checked on a fake clock."""
 
 from __future__ import annotations
 

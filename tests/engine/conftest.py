@@ -1,4 +1,4 @@
-"""An engine on real Redis/PostgreSQL with the in-process fake Impulse, its clock frozen at SPEC §6.3's
+"""An engine on real Redis/PostgreSQL with the in-process fake Impulse, its clock frozen at PRODUCT.md §6.3's
 reference moment (Wed 2026-12-02 15:00, Vladivostok)."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Every fixed text the bot sends (SPEC §2, §5.5; contract §6): present in each language, formattable
+"""Every fixed text the bot sends (PRODUCT.md §2, §5.5): present in each language, formattable
 with the fields the engine passes, overridable from the KB, and within the conversation rules.
 
-The fields come from the engine's source: every `self.t(t, "key", field=...)`,
-`catalogue.text("key", ...)` and `self._offer(t, "key", ...)` call is read with `ast`; the few calls
-whose key is chosen at run time are listed by hand below.
+The fields come from the engine's source: every `t.t("key", field=...)`, `catalogue.text("key", ...)`
+and `offer(t, "key", ...)` call is read with `ast`; the few calls whose key is chosen at run time are
+listed by hand below.
 """
 
 from __future__ import annotations
@@ -21,20 +21,18 @@ from dancebot.kb import load_kb
 
 CONVERSATION = Path(__file__).resolve().parents[2] / "src" / "dancebot" / "conversation"
 DEFAULTS = {"studio": "Ритм"}  # what the runtime always passes (runtime.py)
-OFFER_FIELDS = {"style", "days"}  # what booking_actions._offer passes with its key
+OFFER_FIELDS = {"style", "days"}  # what actions/booking.offer passes with its key
 # Lookups whose key is a variable, by (file, enclosing function): [(possible keys, fields passed)].
 DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
-    ("booking_actions.py", "_offer"): [  # the key of _offer(t, self._why_none(...), ...)
+    ("booking.py", "offer"): [  # the key of offer(t, _why_none(...), ...)
         (("several_match", "no_match_time", "out_of_window", "past_time"), OFFER_FIELDS),
         (("holiday",), OFFER_FIELDS | {"day", "reason"}),
     ],
-    ("booking_actions.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
-    ("outcome_actions.py", "expire"): [(("expired", "admin_later"), set())],
-    ("cancel_actions.py", "_choose"): [
-        (("confirm_cancel", "late_cancel_warning", "confirm_reschedule"), {"line", "hours"})
-    ],
-    ("cancel_actions.py", "cancel_reservation"): [(("cancelled", "rescheduled"), {"line"})],
-    ("series_actions.py", "book_series"): [  # the reason a class of a series was not booked
+    ("booking.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
+    ("outcome.py", "expire"): [(("expired", "admin_later"), set())],
+    ("cancel.py", "_choose"): [(("confirm_cancel", "late_cancel_warning", "confirm_reschedule"), {"line", "hours"})],
+    ("cancel.py", "cancelled"): [(("cancelled", "rescheduled"), {"line"})],
+    ("series.py", "series_receipt"): [  # the reason a class of a series was not booked
         (
             (
                 "series_reason_full",
@@ -47,7 +45,7 @@ DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
         ),
     ],
 }
-WRAPPERS = {("engine.py", "t")}  # Engine.t itself: its key is its caller's
+WRAPPERS = {("turn.py", "t")}  # Turn.t itself: its key is its caller's
 SAMPLE = {
     "style": "High Heels",
     "days": 14,
@@ -80,26 +78,29 @@ def _keys(node: ast.expr) -> list[str] | None:
 def _catalogue_calls() -> Iterator[tuple[str, str, list[str] | None, set[str]]]:
     """(file, enclosing function, keys or None, keyword names) for each call that looks a text up.
 
-    `_offer(t, "key", ...)` counts as a lookup with `OFFER_FIELDS`; one whose key is itself computed is
-    skipped (its keys are `_offer`'s entry in DYNAMIC_CALLS).
+    `offer(t, "key", ...)` counts as a lookup with `OFFER_FIELDS`; one whose key is itself computed is
+    skipped (its keys are `offer`'s entry in DYNAMIC_CALLS).
     """
-    for path in sorted(CONVERSATION.glob("*.py")):
+    for path in sorted(CONVERSATION.rglob("*.py")):
         for func_def in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(func_def, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for node in ast.walk(func_def):
-                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or not node.args:
+                if not isinstance(node, ast.Call) or not node.args:
                     continue
                 func = node.func
-                is_self = isinstance(func.value, ast.Name) and func.value.id == "self"
-                if func.attr == "t" and is_self and len(node.args) >= 2:
-                    key_node, fields = node.args[1], {k.arg for k in node.keywords if k.arg is not None}
-                elif func.attr == "text" and isinstance(func.value, ast.Attribute) and func.value.attr == "catalogue":
-                    key_node, fields = node.args[0], {k.arg for k in node.keywords if k.arg is not None}
-                elif func.attr == "_offer" and is_self and len(node.args) >= 2:
+                fields = {k.arg for k in node.keywords if k.arg is not None}
+                if isinstance(func, ast.Name) and func.id == "offer" and len(node.args) >= 2:
                     if (keys := _keys(node.args[1])) is not None:
                         yield path.name, func_def.name, keys, OFFER_FIELDS
                     continue
+                if not isinstance(func, ast.Attribute):
+                    continue
+                on_turn = isinstance(func.value, ast.Name) and func.value.id == "t"
+                if func.attr == "t" and on_turn:
+                    key_node = node.args[0]
+                elif func.attr == "text" and isinstance(func.value, ast.Attribute) and func.value.attr == "catalogue":
+                    key_node = node.args[0]
                 else:
                     continue
                 yield path.name, func_def.name, _keys(key_node), fields

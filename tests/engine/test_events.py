@@ -1,4 +1,4 @@
-"""Real client messages, read by the rules, become the FSM event the spec names for that state (SPEC §5, §5.1).
+"""Real client messages, read by the rules, become the FSM event PRODUCT.md §5 names for that state (slots: §5.1).
 
 Each case runs the whole pure path the engine runs: `understand(text, state_hint=state)` then
 `classify(understanding, state)`. No servers.
@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.events import classify
-from dancebot.conversation.fsm import Event, State, lookup
+from dancebot.conversation.fsm import lookup
+from dancebot.conversation.states import Event, State
 from dancebot.kb import KnowledgeBase, load_kb
-from dancebot.understanding.rules import understand
+from dancebot.understanding.seam import Hints, RulesUnderstander
 
 NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Vladivostok"))
 S, E = State, Event
@@ -26,8 +28,17 @@ def kb() -> KnowledgeBase:
 
 
 def event_for(kb: KnowledgeBase, text: str, state: State, callback: str | None = None) -> Event:
-    u = understand(text, kb=kb, state_hint=state.value, now=NOW)
-    return classify(u, state, callback)
+    msg = UnifiedMessage(
+        channel="telegram",
+        chat_id=1,
+        message_id="1",
+        timestamp=NOW,
+        text=text or None,
+        callback_data=callback,
+        message_type="callback" if callback else "text",
+    )
+    u = RulesUnderstander(kb).read(msg, Hints(now=NOW, state_hint=state.value))
+    return classify(u, state)
 
 
 # (state, message, expected event)
@@ -150,4 +161,4 @@ def test_yes_where_nothing_was_summarised_never_books(kb: KnowledgeBase) -> None
         event = event_for(kb, "да", state)
         row = lookup(state, event)
         assert event == E.YES
-        assert row is not None and row.next != S.BOOKING_IN_PROGRESS
+        assert row is not None and S.BOOKING_IN_PROGRESS not in row.next

@@ -1,4 +1,4 @@
-"""How classes read in a message, and the channel limits every reply is cut to (SPEC §5.2, contract §6)."""
+"""How classes read in a message, and the channel limits every reply is cut to (PRODUCT.md §5.2, §5.5)."""
 
 from __future__ import annotations
 

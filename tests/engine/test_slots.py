@@ -1,4 +1,4 @@
-"""Booking slots against real occurrences (SPEC §5.1): filtering, style order, the stored time constraint."""
+"""Booking slots against real occurrences (PRODUCT.md §5.1): filtering, style order, the stored time constraint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which timeout a session has reached (contract §7, SPEC §5): the pure part of the worker's sweep."""
+"""Which timeout a session has reached (PRODUCT.md §5): the pure part of the worker's sweep."""
 
 from __future__ import annotations
 

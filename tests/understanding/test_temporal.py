@@ -1,4 +1,4 @@
-"""The temporal parser against SPEC §6.3, with the reference now = Wed 2026-12-02 15:00 Vladivostok."""
+"""The temporal parser against PRODUCT.md §6.3, with the reference now = Wed 2026-12-02 15:00 Vladivostok."""
 
 from __future__ import annotations
 

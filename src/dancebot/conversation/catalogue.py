@@ -1,4 +1,4 @@
-"""Every fixed text the bot sends, per language (SPEC §2). The KB's `messages` section overrides any key.
+"""Every fixed text the bot sends, per language (PRODUCT.md §2). The KB's `messages` section overrides any key.
 
 Texts for the admin chat (keys ending in `_admin`) exist in Russian only: the studio's administrator
 reads the studio's language whatever language the client writes in.

@@ -1,146 +1,120 @@
-"""The conversation engine: understanding → event → FSM row → action (SPEC §5).
+"""The conversation engine: message → understanding → event → table row → action → replies + effects.
 
-The engine is the only place that turns a message into replies. Actions live in flow modules (booking,
-browsing, cancel, series, handoff) as mixins over one `Engine`; each receives the `Turn` and may return
-the next state where the table row leaves it open (`FIRST_MISSING`, or a refinement of `SAME`). System
-events (the CRM's answer, timeouts, the admin) go through the same table via `dispatch`.
+The engine does no I/O of its own: it reads the CRM only through the read-only queries it is given,
+and returns what to send and what to do (`Step`). The runner (`runner.py`) performs the effects and feeds
+an effect's outcome back as the next event (`system_event`), through the same table. The clock is the
+caller's: `now` is the conversation's local time, `epoch` the wall clock the timeouts are measured by.
 """
 
 from __future__ import annotations
 
-import re
-import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from dancebot.channels.message import UnifiedMessage
-from dancebot.conversation.booking_actions import BookingActions
-from dancebot.conversation.browse_actions import BrowseActions
-from dancebot.conversation.cancel_actions import CancelActions
+from dancebot.conversation import render
+from dancebot.conversation.catalogue import Catalogue
+from dancebot.conversation.effects import Effect, Outcome, SaveProfile
 from dancebot.conversation.events import classify
-from dancebot.conversation.fsm import FIRST_MISSING, SAME, Event, State, lookup
-from dancebot.conversation.handoff_actions import HandoffActions
-from dancebot.conversation.outcome_actions import OutcomeActions
-from dancebot.conversation.render import enforce_limits
-from dancebot.conversation.series_actions import SeriesActions
-from dancebot.conversation.session import Session
-from dancebot.conversation.sweeps import timeout_event
-from dancebot.conversation.turn import Turn
-from dancebot.crm.service import CRMService
+from dancebot.conversation.fsm import lookup
+from dancebot.conversation.session import Pending, Profile, Session
+from dancebot.conversation.states import Event, State
+from dancebot.conversation.timeouts import timeout_event
+from dancebot.conversation.turn import CRMQueries, Deps, Turn
+from dancebot.kb.schema import KnowledgeBase
 from dancebot.logs import get_logger
 from dancebot.outbound.messages import OutboundJob
-from dancebot.runtime import Runtime
-from dancebot.understanding.rules import Understanding, understand
+from dancebot.understanding.rules import Lang, Understanding
+from dancebot.understanding.seam import Hints, Understander
 
-__all__ = ["Engine", "detect_language"]
+__all__ = ["Engine", "IllegalTransition", "Step"]
 
 log = get_logger(__name__)
 
 
-_WORD = re.compile(r"[A-Za-zА-Яа-яЁё]+")
-_NEUTRAL = frozenset({"ok", "okay", "ок", "hi", "wow", "vip"})
+class IllegalTransition(RuntimeError):
+    """An action chose a state its table row does not name: a bug, never a client's fault."""
 
 
-def detect_language(msg: UnifiedMessage, text: str, default: str, previous: str | None, names: frozenset[str]) -> str:
-    """English for a client who writes English sentences (or whose Telegram is English on the first
-    message); else the KB language. Our own Latin names ("High Heels", "Hip-Hop") and "ok" switch nothing."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    cyrillic = sum(1 for w in words if not w.isascii())
-    latin = [w for w in words if w.isascii() and w not in names and w not in _NEUTRAL]
-    if cyrillic > len(latin):
-        return "ru"
-    if len(latin) >= 2 and len(latin) > cyrillic:
-        return "en"
-    if previous:
-        return previous
-    return "en" if (msg.language_code or "").startswith("en") else default
+@dataclass
+class Step:
+    """What one event produced: the replies to send and the effects to perform, in order."""
+
+    jobs: list[OutboundJob] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    profile: Profile = field(default_factory=Profile)
 
 
-# Menu buttons carry what a client would have typed.
-CALLBACK_TEXT = {
-    "book:": {"ru": "хочу записаться", "en": "I want to book a class"},
-    "menu:schedule": {"ru": "расписание", "en": "schedule"},
-    "menu:prices": {"ru": "сколько стоит занятие", "en": "how much is a class"},
-}
+class Engine:
+    def __init__(self, kb: KnowledgeBase, catalogue: Catalogue, crm: CRMQueries, understander: Understander) -> None:
+        self.deps = Deps(kb=kb, catalogue=catalogue, crm=crm)
+        self.understander = understander
 
-
-class Engine(BookingActions, OutcomeActions, BrowseActions, CancelActions, SeriesActions, HandoffActions):
-    def __init__(self, rt: Runtime, crm: CRMService) -> None:
-        self.rt = rt
-        self.kb = rt.kb
-        self.crm = crm
-        self._latin_names = frozenset(
-            w.lower()
-            for entry in [*rt.kb.services, *rt.kb.teachers, *rt.kb.studio.branches]
-            for label in (entry.name, *entry.aliases)
-            for w in _WORD.findall(label)
-            if w.isascii()
+    async def handle(
+        self, msg: UnifiedMessage, session: Session, profile: Profile, *, now: datetime, epoch: float
+    ) -> Step:
+        """One client message; `session` is updated in place."""
+        hints = Hints(
+            now=now,
+            state_hint=session.pending.slot or session.state,
+            buttons=tuple(b.data for row in session.pending.buttons for b in row),
+            language=session.language,
         )
-
-    def t(self, turn: Turn, key: str, **fields: object) -> str:
-        return self.rt.catalogue.text(key, turn.lang, **fields)
-
-    async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]:
-        now = self.rt.now()
-        text = (msg.text or "").strip()
-        if msg.contact_phone:
-            text = msg.contact_phone
-        said = text
-        if text.split("@")[0] in ("/start", "/help", "/menu"):  # Telegram's first message, not English text
-            said, text = "", "привет"
-            msg = msg.model_copy(update={"text": text})
-        if not msg.callback_data and text.isdigit() and session.pending.get("buttons"):
-            flat = [b for row in session.pending["buttons"] for b in row]
-            if 0 < int(text) <= len(flat):  # "2" typed instead of tapping the second button
-                msg = msg.model_copy(update={"callback_data": flat[int(text) - 1]["data"]})
-        menu = CALLBACK_TEXT.get(msg.callback_data or "")
-        if menu is not None:
-            text = menu.get(session.language or self.kb.tone.language, menu["ru"])
-            msg = msg.model_copy(update={"callback_data": None, "text": text})
-        state_hint = session.pending.get("slot") or session.state
-        u = understand(text, kb=self.kb, state_hint=state_hint, now=now)
-        profile = await self.rt.sessions.load_profile(msg.channel, msg.chat_id)
-        lang = detect_language(msg, said, self.kb.tone.language, session.language, self._latin_names)
-        session.language = lang
-        if text:
-            session.remember(text)
-        turn = Turn(msg=msg, session=session, profile=profile, u=u, lang=lang, now=now)
-        turn.contact_label = self.t(turn, "btn_share_contact")
-        self._expire_stale(turn)
-        state = State(session.state)
-        if msg.is_edit and state in (State.CONFIRM_BOOKING, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT):
-            event = Event.NO if state is State.CONFIRM_BOOKING else Event.SLOTS  # a correction, never a reset
-        else:
-            event = classify(u, state, msg.callback_data)
-        await self.dispatch(turn, event)
-        if turn.profile != profile:
-            await self.rt.sessions.save_profile(msg.channel, msg.chat_id, turn.profile)
-        return self._jobs(turn)
+        u = await self.understander.understand(msg, hints)
+        session.language = u.reply_lang
+        if u.text:
+            session.remember(u.text)
+        turn = self.turn(msg, session, profile, u, now=now)
+        if timeout_event(session, epoch) is Event.TIMEOUT_EXPIRE:
+            log.info("fsm.expired_on_message", state=session.state)  # an expired summary or handoff is over
+            session.enter(State.IDLE)
+            session.reset()
+        await self.dispatch(turn, classify(u, State(session.state), is_edit=msg.is_edit))
+        return self._step(turn, profile)
 
     async def system_event(
-        self, session: Session, event: Event, *, trace_id: str, admin_text: str | None = None
-    ) -> list[OutboundJob]:
-        """A timeout or an admin command for a client's session, through the same table as messages."""
+        self,
+        session: Session,
+        profile: Profile,
+        event: Event,
+        *,
+        now: datetime,
+        trace_id: str,
+        outcome: Outcome | None = None,
+    ) -> Step:
+        """An effect's outcome, a timeout or an admin command for a client's session, through the table."""
         msg = UnifiedMessage(
             channel=session.channel,
             chat_id=session.chat_id,
-            message_id=f"sys:{trace_id}",  # type: ignore[arg-type]
-            timestamp=self.rt.now(),
+            message_id=f"sys:{trace_id}",
+            timestamp=now,
             text=None,
             trace_id=trace_id,
         )
-        now = self.rt.now()
-        lang = session.language or self.kb.tone.language
-        u = Understanding.empty("en" if lang == "en" else "ru")
-        profile = await self.rt.sessions.load_profile(session.channel, session.chat_id)
-        turn = Turn(msg=msg, session=session, profile=profile, u=u, lang=lang, now=now)
-        if admin_text is not None:
-            session.pending["admin_text"] = admin_text
+        lang: Lang = "en" if (session.language or self.deps.kb.tone.language) == "en" else "ru"
+        turn = self.turn(msg, session, profile, Understanding.empty(lang), now=now, outcome=outcome)
         await self.dispatch(turn, event)
-        return self._jobs(turn)
+        return self._step(turn, profile)
+
+    def turn(
+        self,
+        msg: UnifiedMessage,
+        session: Session,
+        profile: Profile,
+        u: Understanding,
+        *,
+        now: datetime,
+        outcome: Outcome | None = None,
+    ) -> Turn:
+        return Turn(
+            deps=self.deps, msg=msg, session=session, profile=profile, u=u, lang=u.reply_lang, now=now, outcome=outcome
+        )
 
     async def dispatch(self, turn: Turn, event: Event) -> None:
-        """Run the table row for (state, event) and move to its next state."""
-        state = State(turn.session.state)
+        """Run the table row for (state, event) and move to the state it returns, if the row allows it."""
+        session = turn.session
+        state = State(session.state)
         row = lookup(state, event)
         if row is None:
             log.info("fsm.ignored", state=state.value, fsm_event=event.value)
@@ -148,71 +122,55 @@ class Engine(BookingActions, OutcomeActions, BrowseActions, CancelActions, Serie
             if row is None:
                 turn.ask_again()
                 return
-        before = state
-        override = await getattr(self, row.action)(turn)
-        if override is not None:
-            turn.session.enter(str(override))
-        elif row.next not in (SAME, FIRST_MISSING):
-            turn.session.enter(row.next)
-        if turn.session.state == State.IDLE:
-            turn.session.pending.clear()
-        log.info(
-            "fsm.transition",
-            state_from=before.value,
-            fsm_event=event.value,
-            action=row.action,
-            state_to=turn.session.state,
-        )
-
-    def _expire_stale(self, turn: Turn) -> None:
-        """Timeouts enforced on the next message too (SPEC §5): an expired summary or handoff is over."""
-        s = turn.session
-        if timeout_event(s, time.time()) is Event.TIMEOUT_EXPIRE:
-            log.info("fsm.expired_on_message", state=s.state)
-            s.enter(State.IDLE)
-            s.slots.clear()
-            s.pending.clear()
-
-    def _jobs(self, turn: Turn) -> list[OutboundJob]:
-        quiet = turn.session.state in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING)  # a human answers
-        if not turn.parts and not quiet and turn.msg.is_textual and turn.msg.text is not None:
-            log.error("engine.no_reply", state=turn.session.state)  # a bug: the client is never left unanswered
-            if not turn.ask_again():
-                turn.ask(self.t(turn, "clarify"))
-        jobs = list(turn.extra_jobs)
-        reply = turn.reply_job()
-        if reply is not None:
-            reply = reply.model_copy(update={"text": enforce_limits(reply.text, reply.channel)})
-            jobs.insert(0, reply)
-            for text in reversed(turn.preface):
-                jobs.insert(
-                    0,
-                    reply.model_copy(
-                        update={
-                            "text": enforce_limits(text, reply.channel),
-                            "buttons": (),
-                            "request_contact": False,
-                            "job_id": uuid.uuid4().hex,
-                        }
-                    ),
-                )
-        return jobs
-
-    def admin_job(self, turn: Turn, text: str, purpose: str = "alert") -> None:
-        admin = self.rt.settings.admin_chat_id
-        if admin is None:
-            log.warning("admin.not_configured", text=text)
-            return
-        turn.extra_jobs.append(
-            OutboundJob(
-                chat_id=admin, channel="telegram", text=text[:4000], trace_id=turn.msg.trace_id, purpose=purpose
+        chosen = await row.action(turn)
+        if chosen is None:
+            if len(row.next) != 1:
+                raise IllegalTransition(f"{row.name} in {state.value} on {event.value} returned no state")
+            (chosen,) = row.next
+        if chosen not in row.next:
+            raise IllegalTransition(
+                f"{row.name} in {state.value} on {event.value} → {chosen.value}, the table allows "
+                + ", ".join(sorted(s.value for s in row.next))
             )
+        session.enter(chosen)
+        if chosen is State.IDLE:
+            session.pending = Pending()
+        log.info("fsm.transition", state_from=state.value, fsm_event=event.value, action=row.name, state_to=chosen)
+
+    def _step(self, turn: Turn, profile: Profile) -> Step:
+        effects = list(turn.effects)
+        if turn.profile != profile:
+            effects.append(SaveProfile(turn.profile))
+        return Step(jobs=self._jobs(turn), effects=effects, profile=turn.profile)
+
+    def _jobs(self, t: Turn) -> list[OutboundJob]:
+        quiet = t.session.state in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING)  # a human answers
+        waiting = t.session.state == State.BOOKING_IN_PROGRESS  # the receipt follows the CRM's answer
+        if not t.parts and not quiet and not waiting and t.msg.is_textual and t.msg.text is not None:
+            log.error("engine.no_reply", state=t.session.state)  # a bug: the client is never left unanswered
+            if not t.ask_again():
+                t.ask(t.t("clarify"))
+        if not t.parts:
+            return []
+        reply = OutboundJob(
+            chat_id=t.msg.chat_id,
+            channel=t.msg.channel,
+            text=render.enforce_limits("\n".join(t.parts), t.msg.channel),
+            buttons=tuple(tuple(row) for row in t.buttons),
+            request_contact=t.request_contact,
+            contact_label=t.t("btn_share_contact"),
+            trace_id=t.msg.trace_id,
+            state=t.session.state,
         )
-
-    def client_handle(self, turn: Turn) -> str:
-        return f"wa:{turn.msg.chat_id}" if turn.msg.channel == "whatsapp" else str(turn.msg.chat_id)
-
-    def who(self, turn: Turn) -> str:
-        name = turn.session.slots.get("client_name") or turn.profile.name or turn.msg.first_name or "клиент"
-        phone = turn.session.slots.get("client_phone") or turn.profile.phone
-        return f"{name} ({phone})" if phone else str(name)
+        before = [
+            reply.model_copy(
+                update={
+                    "text": render.enforce_limits(text, reply.channel),
+                    "buttons": (),
+                    "request_contact": False,
+                    "job_id": uuid.uuid4().hex,
+                }
+            )
+            for text in t.preface
+        ]
+        return [*before, reply]

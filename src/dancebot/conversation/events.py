@@ -1,13 +1,13 @@
-"""Understanding + state → the FSM event (SPEC §5). Pure: no I/O.
+"""Understanding + state → the FSM event (PRODUCT.md §5). Pure: no I/O.
 
-Precedence follows the spec: leaving a flow ("передумал") and asking for a human win; in the summary
+Precedence follows PRODUCT.md §5: leaving a flow ("передумал") and asking for a human win; in the summary
 only an explicit yes confirms and any slot in the message is a correction; a booking and another
 question in one message is a booking; a bare answer to the pending question is `SLOTS`.
 """
 
 from __future__ import annotations
 
-from dancebot.conversation.fsm import BOOKING_STATES, Event, State
+from dancebot.conversation.states import BOOKING_STATES, Event, State
 from dancebot.understanding.intents import Intent
 from dancebot.understanding.rules import Understanding
 
@@ -29,7 +29,20 @@ _INTENT_EVENTS = {
 _SIDE_QUESTIONS = frozenset({Event.PRICE, Event.INFO, Event.LATENESS, Event.GREETING, Event.THANKS})
 
 
-def classify(u: Understanding, state: State, callback: str | None = None) -> Event:
+def classify(u: Understanding, state: State, *, is_edit: bool = False) -> Event:
+    """The event a message is in `state`: the one place a message's meaning meets the conversation."""
+    if is_edit and state in (State.CONFIRM_BOOKING, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT):
+        return Event.NO if state is State.CONFIRM_BOOKING else Event.SLOTS  # a correction, never a reset
+    event = _classify(u, state)
+    if event is Event.SCHEDULE and u.unknown_style and not u.styles:
+        return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
+    if event is Event.YES and state is State.BROWSING_SCHEDULE:
+        return Event.SLOTS  # "да" to "записать на одно из них?": go on with what was shown
+    return event
+
+
+def _classify(u: Understanding, state: State) -> Event:
+    callback = u.callback
     if callback:
         if callback.startswith("bk:") and state is not State.CANCEL_FLOW:
             return Event.CANCEL  # "Отменить …" under "мои записи": starts the cancel of that booking
@@ -61,12 +74,12 @@ def classify(u: Understanding, state: State, callback: str | None = None) -> Eve
     if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
         return Event.SLOTS
     top = u.intents[0].intent if u.intents else Intent.UNKNOWN
-    if Intent.BOOKING in intents or (u.styles and _wants(u.text) and not in_booking):
+    if Intent.BOOKING in intents or (u.styles and u.wants and not in_booking):
         return Event.BOOKING  # "хочу на хилс, и сколько стоит?": the booking first, the price with it
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
         return _INTENT_EVENTS[top]
     if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
-        if u.phone is None and ((_asks(u.text) and (u.styles or u.teachers or u.branches)) or _asks_schedule(u.text)):
+        if u.phone is None and ((u.asks and (u.styles or u.teachers or u.branches)) or u.asks_schedule):
             return Event.SCHEDULE  # "что есть на Светланской вечером?" asks, it does not book
         if top is Intent.UNKNOWN and "?" in u.text and not (u.styles or u.teachers or u.branches):
             return Event.UNKNOWN  # "можно арендовать зал на вечер?": a question for the admin, not a class time
@@ -91,35 +104,3 @@ def _callback_event(data: str) -> Event:
         "abort": Event.ABORT,
         "book": Event.BOOKING,
     }.get(kind, Event.PICK)
-
-
-_ASK_WORDS = ("что есть", "что у вас", "какие", "когда", "есть ли", "what", "when", "which")
-_SCHEDULE_WORDS = (
-    "что есть",
-    "что у вас",
-    "какие занятия",
-    "какие классы",
-    "когда можно",
-    "расписан",
-    "what's on",
-    "what classes",
-    "schedule",
-)
-
-
-def _asks_schedule(text: str) -> bool:
-    low = text.lower()
-    return any(w in low for w in _SCHEDULE_WORDS)
-
-
-def _asks(text: str) -> bool:
-    low = text.lower()
-    return "?" in low or any(w in low for w in _ASK_WORDS)
-
-
-_WANT_WORDS = ("хочу", "хотел", "хотела", "запиш", "записат", "want", "book", "sign up")
-
-
-def _wants(text: str) -> bool:
-    low = text.lower()
-    return any(w in low for w in _WANT_WORDS)

@@ -1,13 +1,13 @@
-"""Degradation L1 (contract §13): what the bot could not do goes to the admin, and nothing is lost.
+"""Degradation L1 (PRODUCT.md §9.3): what the bot could not do goes to the admin, and nothing is lost.
 
 `record_fallback` writes each request twice — a JSON item on the Redis `queue:fallback` list and the
 durable `fallback_requests` row (status "verify" for a booking whose outcome is unknown, else "new") —
 then alerts the admin chat. The admin chat is the studio's own, so the alert carries the FULL phone
 (the admin calls the client back) and the `/reply` command; only logs mask phones.
 
-Alerts are throttled to one per cause per 10 minutes (`SET alert:{cause} NX EX 600`): during an outage
-the second and later requests with the same cause are still recorded (queue item + row) but not
-announced one by one; each alert says how many requests are waiting. No ADMIN_CHAT_ID → logged only.
+Alerts go through `outbound.alerts` (one per cause per 10 minutes): during an outage the second and
+later requests with the same cause are still recorded (queue item + row) but not announced one by one;
+each alert says how many requests are waiting. The admin-chat wording lives here.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ from __future__ import annotations
 import json
 from typing import Any, Final, Literal
 
+from dancebot.channels.handles import format_handle
 from dancebot.crm.models import Occurrence
 from dancebot.kb.schema import KnowledgeBase
 from dancebot.logs import get_logger
-from dancebot.outbound.messages import OutboundJob
-from dancebot.outbound.queue import enqueue
+from dancebot.outbound.alerts import alert_admin
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 
-__all__ = ["ALERT_WINDOW_S", "FallbackKind", "alert_admin", "booking_details", "fallback_alert_text", "record_fallback"]
+__all__ = ["FallbackKind", "booking_details", "fallback_alert_text", "record_fallback"]
 
 log = get_logger(__name__)
 
-ALERT_WINDOW_S: Final = 600
 FallbackKind = Literal["booking", "cancel", "verify", "l3"]
 
 _TITLES: Final[dict[str, str]] = {
@@ -119,28 +118,11 @@ async def record_fallback(
     return waiting
 
 
-async def alert_admin(rt: Runtime, cause: str, text: str, trace_id: str | None) -> bool:
-    """Enqueue `text` to the admin chat unless this cause was alerted in the last 10 minutes.
-
-    Returns True when an alert job was queued.
-    """
-    admin = rt.settings.admin_chat_id
-    if admin is None:
-        log.warning("alert.no_admin_chat", cause=cause)
-        return False
-    if not await rt.redis.set(keys.alert_sent(cause), trace_id or "-", nx=True, ex=ALERT_WINDOW_S):
-        log.info("alert.suppressed", cause=cause)
-        return False
-    await enqueue(rt.redis, OutboundJob(chat_id=admin, text=text, purpose="alert", trace_id=trace_id))
-    log.info("alert.queued", cause=cause)
-    return True
-
-
 def fallback_alert_text(
     *, kind: str, reason: str, channel: str, chat_id: int, details: dict[str, Any], waiting: int
 ) -> str:
     """The admin's message: who, what, why, how to answer, and how many requests wait."""
-    handle = f"wa:{chat_id}" if channel == "whatsapp" else str(chat_id)
+    handle = format_handle(channel, chat_id)
     client = ", ".join(str(v) for v in (details.get("name"), details.get("phone")) if v) or "не назвался"
     lines = [_TITLES.get(kind, f"Заявка ({kind})"), f"Клиент: {client}"]
     lines += [f"{label}: {_plain(details[key])}" for key, label in _LABELS.items() if details.get(key)]

@@ -1,91 +1,55 @@
-"""The conversation's state machine as one declarative table (contract §7, SPEC §5).
+"""The conversation's state machine as one declarative table (PRODUCT.md §5). It tells the whole truth.
 
-Each row maps (state, event) to (next state, action). The engine looks the row up and runs the action;
-the action may refine the next state only where the row says `FIRST_MISSING` (the state that collects
-the first missing booking slot, so one message can fill several) or `SAME`. A test walks every row.
+Each row maps (state, event) to the action that handles it and every state that action may lead to.
+The engine runs the action and refuses any other state (`IllegalTransition`); a test walks every row and
+checks it against the states listed here. An action returns its next state, or None where its row allows
+exactly one.
 
-Rows are written for groups of states (`BOOKING_STATES`, `ANY`) and expanded here; a row for one state
-overrides a group row for the same event.
+Rows are written for groups of states (`ANY`, `BOOKING_STATES`…) and expanded here; `SAME` in a row
+stands for the state the row is expanded for; a later row for the same (state, event) wins.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
-__all__ = [
-    "BOOKING_STATES",
-    "FIRST_MISSING",
-    "SAME",
-    "TABLE",
-    "Event",
-    "Row",
-    "State",
-    "lookup",
-]
+from dancebot.conversation.actions import booking, browse, cancel, handoff, outcome, series
+from dancebot.conversation.states import BOOKING_STATES, Event, State
+from dancebot.conversation.turn import Turn
+
+__all__ = ["FIRST_MISSING", "SAME", "TABLE", "Action", "Row", "lookup"]
+
+Action = Callable[[Turn], Awaitable[State | None]]
 
 
-class State(StrEnum):
-    IDLE = "IDLE"
-    COLLECTING_INTENT = "COLLECTING_INTENT"
-    BROWSING_SCHEDULE = "BROWSING_SCHEDULE"
-    COLLECTING_GROUP = "COLLECTING_GROUP"
-    COLLECTING_DATETIME = "COLLECTING_DATETIME"
-    COLLECTING_CONTACT = "COLLECTING_CONTACT"
-    CONFIRM_BOOKING = "CONFIRM_BOOKING"
-    BOOKING_IN_PROGRESS = "BOOKING_IN_PROGRESS"
-    BOOKING_DONE = "BOOKING_DONE"
-    CANCEL_FLOW = "CANCEL_FLOW"
-    SERIAL_BOOKING = "SERIAL_BOOKING"
-    HANDOFF_TO_ADMIN = "HANDOFF_TO_ADMIN"
-    ADMIN_RESPONDING = "ADMIN_RESPONDING"
+class _Same:
+    def __repr__(self) -> str:
+        return "SAME"
 
 
-class Event(StrEnum):
-    # from understanding
-    BOOKING = "booking"
-    SERIAL_BOOKING = "serial_booking"
-    CANCEL = "cancel"
-    MY_BOOKINGS = "my_bookings"
-    SCHEDULE = "schedule"
-    PRICE = "price"
-    INFO = "info"
-    LATENESS = "lateness"
-    GREETING = "greeting"
-    THANKS = "thanks"
-    ADMIN = "admin"
-    YES = "yes"
-    NO = "no"
-    SLOTS = "slots"  # slot values with no other intent: an answer to the pending question
-    PICK = "pick"  # a button or a number choosing one of the offered options
-    ABORT = "abort"  # "передумал", "отмена": leave the current flow
-    UNKNOWN = "unknown"
-    # from the system
-    CRM_OK = "crm_ok"
-    CRM_DUPLICATE = "crm_duplicate"
-    CRM_REJECTED = "crm_rejected"
-    CRM_UNAVAILABLE = "crm_unavailable"
-    TIMEOUT_REPROMPT = "timeout_reprompt"
-    TIMEOUT_EXPIRE = "timeout_expire"
-    ADMIN_REPLY = "admin_reply"
-    ADMIN_CLOSE = "admin_close"
-
-
-SAME = "SAME"  # stay in the current state
-FIRST_MISSING = "FIRST_MISSING"  # the state collecting the first missing booking slot (or CONFIRM_BOOKING)
+SAME = _Same()  # the state the row is expanded for
+Target = State | _Same
 
 
 @dataclass(frozen=True)
 class Row:
-    next: str  # a State value, SAME or FIRST_MISSING
-    action: str  # the engine method that performs it
+    action: Action
+    next: frozenset[State]  # every state the action may lead to
+
+    @property
+    def name(self) -> str:
+        return f"{self.action.__module__.rsplit('.', 1)[-1]}.{self.action.__name__}"
 
 
 S = State
 E = Event
-BOOKING_STATES = (S.COLLECTING_GROUP, S.COLLECTING_DATETIME, S.COLLECTING_CONTACT, S.CONFIRM_BOOKING)
+COLLECTS = (S.COLLECTING_GROUP, S.COLLECTING_DATETIME, S.COLLECTING_CONTACT)
+# The state that collects the first missing booking slot, or the summary (PRODUCT.md §5).
+FIRST_MISSING = (*BOOKING_STATES,)
 OPEN_STATES = (S.IDLE, S.COLLECTING_INTENT, S.BROWSING_SCHEDULE)
-CONVERSING = (*OPEN_STATES, *BOOKING_STATES, S.CANCEL_FLOW, S.SERIAL_BOOKING)
+FLOWS = (*BOOKING_STATES, S.CANCEL_FLOW, S.SERIAL_BOOKING)
+CONVERSING = (*OPEN_STATES, *FLOWS)
 ANSWERS = (E.PRICE, E.INFO, E.LATENESS, E.GREETING, E.THANKS)
 CLIENT_EVENTS = (
     E.BOOKING,
@@ -102,59 +66,69 @@ CLIENT_EVENTS = (
     E.ABORT,
     E.UNKNOWN,
 )
+# collecting may also record the request when the CRM is down (IDLE), or ask for a phone first
+COLLECTING = (*FIRST_MISSING, S.IDLE)
 
-_GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Row]] = [
+_GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Target, ...]]] = [
     # starting things, from anywhere a client is talking to the bot
-    (CONVERSING, (E.BOOKING,), Row(FIRST_MISSING, "collect")),
-    (CONVERSING, (E.SCHEDULE,), Row(S.BROWSING_SCHEDULE, "show_schedule")),
-    (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), Row(S.CANCEL_FLOW, "start_cancel")),
-    (CONVERSING, (E.SERIAL_BOOKING,), Row(S.SERIAL_BOOKING, "collect_series")),
-    (CONVERSING, (E.ADMIN,), Row(S.HANDOFF_TO_ADMIN, "handoff")),
+    (CONVERSING, (E.BOOKING,), booking.collect, COLLECTING),
+    (CONVERSING, (E.SCHEDULE,), browse.show_schedule, (S.BROWSING_SCHEDULE, S.IDLE)),
+    (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), cancel.start_cancel, (S.CANCEL_FLOW, S.IDLE)),
+    (CONVERSING, (E.SERIAL_BOOKING,), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
+    (CONVERSING, (E.ADMIN,), handoff.handoff, (S.HANDOFF_TO_ADMIN,)),
     # questions on the side: answered; inside a flow the pending question is asked again
-    (OPEN_STATES, ANSWERS, Row(SAME, "answer")),
-    (OPEN_STATES, (E.UNKNOWN,), Row(S.COLLECTING_INTENT, "unknown")),
-    (OPEN_STATES, (E.SLOTS, E.PICK), Row(FIRST_MISSING, "collect")),
-    (OPEN_STATES, (E.YES, E.NO, E.ABORT), Row(S.IDLE, "acknowledge")),
-    ((*BOOKING_STATES, S.CANCEL_FLOW, S.SERIAL_BOOKING), ANSWERS, Row(SAME, "answer_and_return")),
-    ((*BOOKING_STATES, S.CANCEL_FLOW, S.SERIAL_BOOKING), (E.UNKNOWN,), Row(SAME, "reprompt")),
-    ((*BOOKING_STATES, S.SERIAL_BOOKING), (E.ABORT,), Row(S.IDLE, "abort_booking")),
+    (OPEN_STATES, ANSWERS, browse.answer, (SAME,)),
+    (OPEN_STATES, (E.UNKNOWN,), browse.unknown, (S.COLLECTING_INTENT, S.HANDOFF_TO_ADMIN)),
+    (OPEN_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
+    (OPEN_STATES, (E.YES, E.NO, E.ABORT), browse.acknowledge, (S.IDLE,)),
+    (FLOWS, ANSWERS, browse.answer_and_return, (SAME,)),
+    (FLOWS, (E.UNKNOWN,), browse.reprompt, (SAME,)),
+    ((*BOOKING_STATES, S.SERIAL_BOOKING), (E.ABORT,), outcome.abort_booking, (S.IDLE,)),
     # collecting slots
-    (BOOKING_STATES, (E.SLOTS, E.PICK), Row(FIRST_MISSING, "collect")),
-    ((S.COLLECTING_GROUP, S.COLLECTING_DATETIME, S.COLLECTING_CONTACT), (E.YES,), Row(SAME, "reprompt")),
-    ((S.COLLECTING_GROUP, S.COLLECTING_DATETIME, S.COLLECTING_CONTACT), (E.NO,), Row(S.IDLE, "abort_booking")),
-    # the summary
-    ((S.CONFIRM_BOOKING,), (E.YES,), Row(S.BOOKING_IN_PROGRESS, "book")),
-    ((S.CONFIRM_BOOKING,), (E.NO,), Row(FIRST_MISSING, "correct")),
-    ((S.CONFIRM_BOOKING,), (E.TIMEOUT_REPROMPT,), Row(SAME, "still_relevant")),
-    ((S.CONFIRM_BOOKING,), (E.TIMEOUT_EXPIRE,), Row(S.IDLE, "expire")),
-    # the CRM's answer
-    ((S.BOOKING_IN_PROGRESS,), (E.CRM_OK,), Row(S.IDLE, "receipt")),
-    ((S.BOOKING_IN_PROGRESS,), (E.CRM_DUPLICATE,), Row(S.IDLE, "already_booked")),
-    ((S.BOOKING_IN_PROGRESS,), (E.CRM_REJECTED,), Row(S.COLLECTING_DATETIME, "rejected")),
-    ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNAVAILABLE,), Row(S.IDLE, "fallback")),
-    # cancelling a booking / my bookings
-    ((S.CANCEL_FLOW,), (E.SLOTS, E.PICK), Row(SAME, "cancel_step")),
-    ((S.CANCEL_FLOW,), (E.YES,), Row(SAME, "cancel_step")),
-    ((S.CANCEL_FLOW,), (E.NO, E.ABORT), Row(S.IDLE, "cancel_declined")),
+    (BOOKING_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
+    (COLLECTS, (E.YES,), browse.reprompt, (SAME,)),
+    (COLLECTS, (E.NO,), outcome.abort_booking, (S.IDLE,)),
+    # the summary: yes books (an effect); the CRM's answer comes back as the next event
+    ((S.CONFIRM_BOOKING,), (E.YES,), outcome.book, (S.BOOKING_IN_PROGRESS,)),
+    ((S.CONFIRM_BOOKING,), (E.NO,), booking.correct, COLLECTING),
+    ((S.CONFIRM_BOOKING,), (E.TIMEOUT_REPROMPT,), outcome.still_relevant, (SAME,)),
+    ((S.CONFIRM_BOOKING,), (E.TIMEOUT_EXPIRE,), outcome.expire, (S.IDLE,)),
+    ((S.BOOKING_IN_PROGRESS,), (E.CRM_OK,), outcome.receipt, (S.IDLE,)),
+    ((S.BOOKING_IN_PROGRESS,), (E.CRM_DUPLICATE,), outcome.already_booked, (S.IDLE,)),
+    (
+        (S.BOOKING_IN_PROGRESS,),
+        (E.CRM_REJECTED,),
+        outcome.rejected,
+        (S.COLLECTING_DATETIME, S.COLLECTING_CONTACT, S.IDLE),
+    ),
+    ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNAVAILABLE,), outcome.fallback, (S.IDLE,)),
+    # cancelling a booking / my bookings; a reschedule goes on into the booking states
+    ((S.CANCEL_FLOW,), (E.SLOTS, E.PICK, E.YES), cancel.cancel_step, (S.CANCEL_FLOW, S.IDLE, *FIRST_MISSING)),
+    ((S.CANCEL_FLOW,), (E.NO, E.ABORT), cancel.cancel_declined, (S.IDLE,)),
+    ((S.CANCEL_FLOW, S.IDLE), (E.CANCEL_DONE,), cancel.cancelled, (S.IDLE,)),
+    ((S.CANCEL_FLOW, S.IDLE), (E.CANCEL_FAILED,), cancel.cancel_failed, (S.IDLE,)),
     # serial booking
-    ((S.SERIAL_BOOKING,), (E.SLOTS, E.PICK, E.NO), Row(SAME, "collect_series")),
-    ((S.SERIAL_BOOKING,), (E.YES,), Row(S.IDLE, "book_series")),
+    ((S.SERIAL_BOOKING,), (E.SLOTS, E.PICK), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
+    ((S.SERIAL_BOOKING,), (E.NO,), outcome.abort_booking, (S.IDLE,)),
+    ((S.SERIAL_BOOKING,), (E.YES,), series.book_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
+    ((S.SERIAL_BOOKING,), (E.SERIES_DONE,), series.series_receipt, (S.IDLE,)),
     # the human administrator
-    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), CLIENT_EVENTS, Row(SAME, "relay")),
-    ((S.HANDOFF_TO_ADMIN,), (E.ADMIN_REPLY,), Row(S.ADMIN_RESPONDING, "admin_reply")),
-    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), (E.ADMIN_CLOSE,), Row(S.IDLE, "admin_close")),
-    ((S.HANDOFF_TO_ADMIN,), (E.TIMEOUT_REPROMPT,), Row(SAME, "handoff_reminder")),
-    ((S.ADMIN_RESPONDING, S.HANDOFF_TO_ADMIN), (E.TIMEOUT_EXPIRE,), Row(S.IDLE, "expire")),
-    ((S.ADMIN_RESPONDING,), (E.ADMIN_REPLY,), Row(SAME, "admin_reply")),
+    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), CLIENT_EVENTS, handoff.relay, (SAME,)),
+    ((S.HANDOFF_TO_ADMIN,), (E.ADMIN_REPLY,), handoff.admin_reply, (S.ADMIN_RESPONDING,)),
+    ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), (E.ADMIN_CLOSE,), handoff.admin_close, (S.IDLE,)),
+    ((S.HANDOFF_TO_ADMIN,), (E.TIMEOUT_REPROMPT,), handoff.handoff_reminder, (SAME,)),
+    ((S.ADMIN_RESPONDING, S.HANDOFF_TO_ADMIN), (E.TIMEOUT_EXPIRE,), outcome.expire, (S.IDLE,)),
+    ((S.ADMIN_RESPONDING,), (E.ADMIN_REPLY,), handoff.admin_reply, (SAME,)),
 ]
 
 
 def _expand() -> dict[tuple[State, Event], Row]:
     table: dict[tuple[State, Event], Row] = {}
-    for states, events, row in _GROUP_ROWS:  # later rows are more specific and win
+    for states, events, action, targets in _GROUP_ROWS:  # later rows are more specific and win
         for state in states:
+            allowed = frozenset(state if isinstance(t, _Same) else t for t in targets)
             for event in events:
-                table[(state, event)] = row
+                table[(state, event)] = Row(action, allowed)
     return table
 
 

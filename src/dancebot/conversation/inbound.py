@@ -1,4 +1,4 @@
-"""One inbound message from gate to queued replies: the unit of work of a webhook (SPEC §4).
+"""One inbound message from gate to queued replies: the unit of work of a webhook (PRODUCT.md §4).
 
 Order: admin chat → admin handler; gate (replay, dedup, spam); button tap acknowledged; then under the
 per-chat lock: session, audit of the inbound text, non-text reply or the conversation, session saved,
@@ -100,7 +100,7 @@ class InboundProcessor:
         buffer_key = keys.buffer(msg.channel, msg.chat_id)
         peek = await self._rt.sessions.load(msg.channel, msg.chat_id)
         buffered = peek.state == "BOOKING_IN_PROGRESS"
-        if buffered:  # processed in order once the booking is over (SPEC §5)
+        if buffered:  # processed in order once the booking is over (PRODUCT.md §5)
             await self._rt.redis.rpush(buffer_key, msg.model_dump_json())
             await self._rt.redis.expire(buffer_key, 24 * 3600)
             log.info("inbound.buffered")
@@ -159,5 +159,5 @@ class InboundProcessor:
                 )
 
     @staticmethod
-    def reply(msg: UnifiedMessage, text: str, **extra: object) -> OutboundJob:
-        return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id, **extra)  # type: ignore[arg-type]
+    def reply(msg: UnifiedMessage, text: str) -> OutboundJob:
+        return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id)

@@ -1,4 +1,4 @@
-"""How occurrences, summaries and receipts read in a message (SPEC §5.1–5.2), and the channel limits.
+"""How occurrences, summaries and receipts read in a message (PRODUCT.md §5.1–5.2), and the channel limits.
 
 Schedule lines look like `Ср 04.12 19:00 High Heels — Настя, Гоголя`. Buttons carry short ASCII data
 (Telegram allows 64 bytes): `pick:{occurrence_id}`, `style:{id}`, `yes`, `no`, `bk:{reservation_id}`.
@@ -92,7 +92,7 @@ def schedule_lines(occs: Sequence[Occurrence], kb: KnowledgeBase, lang: str, bud
 
 
 def enforce_limits(text: str, channel: str, max_emoji: int = 2) -> str:
-    """Contract §6 in code: at most `max_emoji` emoji and the channel's length, cut at a line break."""
+    """PRODUCT.md §5.5 in code: at most `max_emoji` emoji and the channel's length, cut at a line break."""
     found = 0
 
     def keep(m: re.Match[str]) -> str:

@@ -1,4 +1,4 @@
-"""Booking slots against real data (SPEC §5.1): which occurrences fit what the client has said.
+"""Booking slots against real data (PRODUCT.md §5.1): which occurrences fit what the client has said.
 
 Pure functions over CRM occurrences and the KB; no I/O. A slot is never filled with something that is
 not a bookable occurrence: the group narrows to a KB style (via CRM style ids), the datetime to exactly

@@ -1,40 +1,96 @@
-"""One turn of a conversation: the message, what was understood, and the replies being built.
+"""One turn of a conversation: what an action reads and what it returns.
 
-Actions append replies with `say`/`ask`; `ask` also remembers the question so that a side question
-later in the flow can be answered and the pending question asked again in the same message (SPEC §5).
+An action receives the `Turn`: the KB, the texts, read-only CRM queries, the message and what was
+understood, the session's typed slots, and — for a system event — the outcome it carries. It answers
+through the turn's output: replies (`say`/`ask`; `ask` also remembers the question so that a side
+question later in the flow can be answered and the pending question asked again, PRODUCT.md §5) and
+effects (`do`). The next state is the action's return value.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, Protocol
 
+from dancebot.channels.handles import format_handle
 from dancebot.channels.message import UnifiedMessage
-from dancebot.conversation.session import Profile, Session
-from dancebot.outbound.messages import Button, OutboundJob
-from dancebot.understanding.rules import Understanding
+from dancebot.conversation.catalogue import Catalogue
+from dancebot.conversation.effects import AlertAdmin, Effect, Outcome
+from dancebot.conversation.session import Profile, Session, Slots
+from dancebot.crm.models import BookedClass, Occurrence
+from dancebot.kb.schema import KnowledgeBase
+from dancebot.outbound.messages import Button
+from dancebot.understanding.rules import Lang, Understanding
 
-__all__ = ["Turn"]
+__all__ = ["CRMQueries", "Deps", "Turn"]
+
+
+class CRMQueries(Protocol):
+    """The CRM as actions see it: read-only (bookings and cancels are effects)."""
+
+    async def occurrences(self, now: datetime | None = None) -> list[Occurrence]: ...
+
+    async def client_bookings(self, phone_e164: str, now: datetime | None = None) -> list[BookedClass]: ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    kb: KnowledgeBase
+    catalogue: Catalogue
+    crm: CRMQueries
 
 
 @dataclass
 class Turn:
+    deps: Deps
     msg: UnifiedMessage
     session: Session
     profile: Profile
     u: Understanding
-    lang: str
+    lang: Lang
     now: datetime
+    outcome: Outcome | None = None  # the data of a system event
+    # output
     preface: list[str] = field(default_factory=list)  # whole messages sent before the reply
     parts: list[str] = field(default_factory=list)
     buttons: list[list[Button]] = field(default_factory=list)
     request_contact: bool = False
-    extra_jobs: list[OutboundJob] = field(default_factory=list)  # to the admin chat, etc.
-    contact_label: str = "📱 Поделиться номером"
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.deps.kb
+
+    @property
+    def crm(self) -> CRMQueries:
+        return self.deps.crm
+
+    @property
+    def slots(self) -> Slots:
+        return self.session.slots
 
     @property
     def text(self) -> str:
         return self.u.text
+
+    @property
+    def callback(self) -> str:
+        return self.u.callback or ""
+
+    def t(self, key: str, **fields: object) -> str:
+        return self.deps.catalogue.text(key, self.lang, **fields)
+
+    def do(self, *effects: Effect) -> None:
+        self.effects.extend(effects)
+
+    def alert_admin(self, text: str, purpose: Literal["alert", "handoff", "relay"] = "alert") -> None:
+        self.effects.append(AlertAdmin(text=text, purpose=purpose))
+
+    @property
+    def handle(self) -> str:
+        """How the admin addresses this client in `/reply`."""
+        return format_handle(self.msg.channel, self.msg.chat_id)
 
     def say(self, text: str) -> None:
         self.parts.append(text)
@@ -44,32 +100,25 @@ class Turn:
         self.parts.append(question)
         self.buttons = buttons or []
         self.request_contact = request_contact
-        self.session.pending["question"] = question
-        self.session.pending["buttons"] = [[b.model_dump() for b in row] for row in self.buttons]
-        self.session.pending["request_contact"] = request_contact
+        pending = self.session.pending
+        pending.question = question
+        pending.buttons = [list(row) for row in self.buttons]
+        pending.request_contact = request_contact
 
     def ask_again(self, prefix_key_text: str | None = None) -> bool:
         """Repeat the pending question (optionally introduced); False when there is none."""
-        question = self.session.pending.get("question")
+        question = self.session.pending.question
         if not question:
             return False
         if prefix_key_text:
             question = prefix_key_text.format(question=question[:1].lower() + question[1:])
         self.parts.append(question)
-        self.buttons = [[Button(**b) for b in row] for row in self.session.pending.get("buttons", [])]
-        self.request_contact = bool(self.session.pending.get("request_contact"))
+        self.buttons = [list(row) for row in self.session.pending.buttons]
+        self.request_contact = self.session.pending.request_contact
         return True
 
-    def reply_job(self) -> OutboundJob | None:
-        if not self.parts:
-            return None
-        return OutboundJob(
-            chat_id=self.msg.chat_id,
-            channel=self.msg.channel,
-            text="\n".join(self.parts),
-            buttons=tuple(tuple(row) for row in self.buttons),
-            request_contact=self.request_contact,
-            contact_label=self.contact_label,
-            trace_id=self.msg.trace_id,
-            state=self.session.state,
-        )
+    def who(self) -> str:
+        """The client as the admin chat names them: name (phone)."""
+        name = self.slots.client_name or self.profile.name or self.msg.first_name or "клиент"
+        phone = self.slots.client_phone or self.profile.phone
+        return f"{name} ({phone})" if phone else name

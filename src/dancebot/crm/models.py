@@ -1,6 +1,6 @@
 """Typed Impulse CRM records (wire models) and the domain objects built from them.
 
-Wire models mirror SPEC §7.1 in snake_case with camelCase aliases. They are frozen, ignore nothing
+Wire models mirror PRODUCT.md §7.1 in snake_case with camelCase aliases. They are frozen, ignore nothing
 (`extra="allow"`, so a template can be sent back to the CRM as received) and tolerate missing optional
 parts (`branch` is sometimes absent, `sticker` may be null). `Occurrence` and `Reservation` are the
 domain view the conversation engine works with.
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "BookedClass",
     "Branch",
     "Client",
     "Group",
@@ -206,3 +207,21 @@ class Occurrence(BaseModel):
     status: OccurrenceStatus
     places: int | None
     is_bookable: bool
+
+
+class BookedClass(BaseModel):
+    """One of a client's upcoming reservations, with what the client needs to recognise it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reservation_id: int
+    occurrence_id: str
+    schedule_id: int
+    date: dt.date
+    start: dt.datetime | None
+    end: dt.datetime | None
+    group_name: str
+    style_name: str
+    teacher_name: str
+    branch_crm_id: int | None
+    hall_name: str

@@ -11,13 +11,11 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from dancebot.crm.booking import BookingFlow, BookingResult, booking_fingerprint
 from dancebot.crm.cache import CRMCache
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.errors import CRMUnknownOutcome
-from dancebot.crm.models import Client, Occurrence, Reservation, normalize_phone
+from dancebot.crm.models import BookedClass, Client, Occurrence, Reservation, normalize_phone
 from dancebot.crm.occurrences import expand
 from dancebot.kb.schema import StickerRules
 from dancebot.runtime import Runtime
@@ -29,24 +27,6 @@ HEALTH_TTL = 10
 HealthStatus = Literal["ok", "down", "auth_error"]
 _HEALTH = keys.cache("crm_health")
 _HEALTH_VALUES: dict[str, HealthStatus] = {"ok": "ok", "down": "down", "auth_error": "auth_error"}
-
-
-class BookedClass(BaseModel):
-    """One of a client's upcoming reservations, with what the client needs to recognise it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    reservation_id: int
-    occurrence_id: str
-    schedule_id: int
-    date: dt.date
-    start: dt.datetime | None
-    end: dt.datetime | None
-    group_name: str
-    style_name: str
-    teacher_name: str
-    branch_crm_id: int | None
-    hall_name: str
 
 
 def sticker_classifier(rules: StickerRules) -> Callable[[str | None], str]:
@@ -130,7 +110,7 @@ class CRMService:
     async def book(
         self, *, occurrence: Occurrence, name: str, phone_e164: str, channel: str, chat_id: int, trace_id: str
     ) -> BookingResult:
-        """Book one class exactly once (SPEC §7.2); see `BookingFlow.book`."""
+        """Book one class exactly once (PRODUCT.md §7.2); see `BookingFlow.book`."""
         return await self._flow.book(
             occurrence=occurrence, name=name, phone_e164=phone_e164, channel=channel, chat_id=chat_id, trace_id=trace_id
         )

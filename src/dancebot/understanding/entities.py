@@ -1,4 +1,4 @@
-"""Styles, teachers and branches named in a message, resolved to KB ids (SPEC §5.1).
+"""Styles, teachers and branches named in a message, resolved to KB ids (PRODUCT.md §5.1).
 
 Clients inflect ("на сальсу", "сальсой", "к Насте", "на Светланской"), abbreviate ("хилс",
 "контемп"), misspell ("хилз", "стрейчинг") and mix scripts ("hip hop"). Matching is by word, never
@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -73,7 +73,9 @@ class EntityMatch:
     start: int
 
 
-StyleMatch = TeacherMatch = BranchMatch = EntityMatch
+StyleMatch: TypeAlias = EntityMatch
+TeacherMatch: TypeAlias = EntityMatch
+BranchMatch: TypeAlias = EntityMatch
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""FAQ retrieval and price answers from the KB only (SPEC §6, CONTRACT §4: prices live in the KB).
+"""FAQ retrieval and price answers from the KB only (PRODUCT.md §6, §12.1: prices live in the KB).
 
 An FAQ entry is found by its keywords (every lemma of a keyword phrase present in the message), by
 how much of its question the message repeats, and by a fuzzy score for near-verbatim questions.

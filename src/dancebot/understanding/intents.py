@@ -1,4 +1,4 @@
-"""What the client wants, by lemma keyword sets (SPEC §5, §6): the free, always-on first pass.
+"""What the client wants, by lemma keyword sets (PRODUCT.md §5, §6): the free, always-on first pass.
 
 Each intent is a few cue sets over the message's lemmas ("записаться", "сколько"+"стоить", …).
 A message may carry several intents ("запишите на хилс и сколько стоит" → booking + price); they
@@ -59,7 +59,7 @@ class IntentScore:
 
 STRONG, GOOD, WEAK = 0.9, 0.75, 0.55
 
-# Order among equally confident intents: bookings first (SPEC §5 "booking first"); courtesy
+# Order among equally confident intents: bookings first (PRODUCT.md §5 "booking first"); courtesy
 # ("привет", "спасибо") never outranks what the client wants done.
 _PRIORITY = list(Intent)
 _COURTESY = frozenset({Intent.GREETING, Intent.THANKS})

@@ -1,4 +1,4 @@
-"""Client and attendee names (SPEC §5.1 `client_name`).
+"""Client and attendee names (PRODUCT.md §5.1 `client_name`).
 
 Names arrive three ways: introduced ("меня зовут Аня", "я Мария", "это Олег Петров", "my name is
 Anna"), for someone else ("запишите дочь Машу", "сына Артёма" — the attendee's name, put back into
@@ -221,7 +221,8 @@ def _is_name_word(word: str) -> bool:
 def _gender_of(word: str) -> str | None:
     for parse in morph().parse(word):
         if "Name" in parse.tag:
-            return parse.tag.gender
+            gender: str | None = parse.tag.gender
+            return gender
     return None
 
 

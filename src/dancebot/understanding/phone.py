@@ -1,4 +1,4 @@
-"""Phone numbers in client messages, normalised to E.164 (SPEC §5.1 `client_phone`).
+"""Phone numbers in client messages, normalised to E.164 (PRODUCT.md §5.1 `client_phone`).
 
 Clients write "8 914 123-45-67", "+7(914)1234567", "79141234567" or just "914 123 45 67", often
 inside a longer message ("Аня, 89141234567, в пятницу"). `phonenumbers` finds and validates them
@@ -56,7 +56,7 @@ def _is_phone_attempt(raw: str) -> bool:
 
 
 def mask_phone(e164: str) -> str:
-    """ "+79141234567" → "+7914****567": enough to recognise, not enough to call (CONTRACT §18)."""
+    """ "+79141234567" → "+7914****567": enough to recognise, not enough to call (PRODUCT.md §13)."""
     digits = e164.lstrip("+")
     prefix = "+" if e164.startswith("+") else ""
     if len(digits) < 8:

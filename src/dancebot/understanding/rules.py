@@ -1,4 +1,4 @@
-"""One message → one `Understanding`, by rules alone (SPEC §6: rules first, LLM second).
+"""One message → one `Understanding`, by rules alone (PRODUCT.md §6: rules first, LLM second).
 
 Every rule of this package runs on the message once; the results are combined with the
 conversation's state in mind (`state_hint`): a bare "Катя" is a name only when the bot asked for
@@ -43,7 +43,7 @@ __all__ = ["Understanding", "understand"]
 
 Lang = Literal["ru", "en"]
 
-# `state_hint` is an FSM state (contract §7 names) or the slot the bot just asked for.
+# `state_hint` is an FSM state (PRODUCT.md §5 names) or the slot the bot just asked for.
 _ASKS_NAME = frozenset({"COLLECTING_CONTACT", "CLIENT_NAME"})
 _ASKS_YES_NO = frozenset({"CONFIRM_BOOKING", "CONFIRMATION", "CANCEL_FLOW", "SERIAL_BOOKING"})
 _ASKS_GROUP = frozenset({"COLLECTING_GROUP", "GROUP"})
@@ -81,7 +81,17 @@ class Understanding:
     faq: FaqHit | None  # only when the engine should answer from the FAQ (not act or compute)
     time: TimeConstraint | None  # None: no day/time named; may be empty with `rejected` ("25:00")
     gibberish: bool
-    confident: bool  # the rules settled the message; otherwise the engine may ask an LLM
+    confident: bool  # the rules settled the message; otherwise a fallback understander may be asked
+    # Filled by the understander from the message and the conversation (see `seam.py`):
+    callback: str | None = None  # the button chosen: tapped, or typed as its number
+    reply_lang: Lang = "ru"  # the language to answer in (the client's, kept across messages)
+    nearest: bool = False  # "на ближайшее": the first class that fits, no list
+    class_count: int | None = None  # "на 3 занятия"
+    wants_passes: bool = False  # "абонемент": subscriptions, not the single price
+    asks: bool = False  # a question form ("?", "когда", "какие")
+    asks_schedule: bool = False  # "что есть", "расписание": a schedule question, not a booking
+    wants: bool = False  # "хочу", "запишите": a wish to book
+    question_like: bool = False  # "?" or a sentence of four words or more
 
     @classmethod
     def empty(cls, lang: Lang = "ru") -> Understanding:
@@ -89,6 +99,7 @@ class Understanding:
         return cls(
             text="",
             lang=lang,
+            reply_lang=lang,
             intents=(IntentScore(Intent.UNKNOWN, 0.0),),
             styles=(),
             teachers=(),
@@ -238,7 +249,7 @@ def _language(text: str) -> Lang:
 
 
 def _with_confidence(u: Understanding, state: str) -> Understanding:
-    """Did the rules settle this message? If not, the engine may ask an LLM (SPEC §6)."""
+    """Did the rules settle this message? If not, the engine may ask an LLM (PRODUCT.md §6)."""
     confident = (
         u.gibberish
         or u.intents[0].confidence >= GOOD

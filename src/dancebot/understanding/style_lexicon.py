@@ -1,4 +1,4 @@
-"""Dance styles clients ask about that a studio may not teach (SPEC §5.1: never invent a style).
+"""Dance styles clients ask about that a studio may not teach (PRODUCT.md §5.1: never invent a style).
 
 When a client asks "есть бачата?" and the KB has no bachata, the bot must say so and list what the
 studio has, nearest first. Recognising "бачата" as a dance style needs a vocabulary beyond the KB;

@@ -1,4 +1,4 @@
-"""Dates and times in client messages, as a constraint on class occurrences (SPEC §6.3).
+"""Dates and times in client messages, as a constraint on class occurrences (PRODUCT.md §6.3).
 
 `parse_temporal` reads every date and time phrase of a message ("хилс в пт в 19 у насти" → Friday,
 19:00) into a `TimeConstraint`; the slot resolver intersects it with real CRM occurrences (§5.1).

@@ -1,4 +1,4 @@
-"""Word tables of the temporal parser (SPEC §6.3) and the typo-tolerant text preparation.
+"""Word tables of the temporal parser (PRODUCT.md §6.3) and the typo-tolerant text preparation.
 
 A hand-written table of inflected forms is faster and more predictable than a morphological
 analyser for the few dozen words that name days, months and parts of the day. Typos of one letter
@@ -41,7 +41,7 @@ __all__ = [
     "prepare",
 ]
 
-# Parts of the day as inclusive ranges; "after work" is the SPEC's ">= 18:00" (to the day's end).
+# Parts of the day as inclusive ranges; "after work" is PRODUCT.md §6.3's ">= 18:00" (to the day's end).
 MORNING = (time(6), time(12))
 AFTERNOON = (time(12), time(17))
 EVENING = (time(17), time(23))

@@ -1,4 +1,4 @@
-"""Text normalisation, tokenisation and lemmas shared by every rule of understanding (SPEC §6).
+"""Text normalisation, tokenisation and lemmas shared by every rule of understanding (PRODUCT.md §6).
 
 Clients type fast: mixed case, "ё" or "е", Latin letters that look Cyrillic ("хилc" with a Latin
 "c"), hyphens ("хип-хоп"). Everything downstream compares normalised tokens and lemmas, so this is

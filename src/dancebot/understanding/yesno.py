@@ -1,4 +1,4 @@
-"""Explicit yes / no for the booking confirmation (SPEC §5.1 `confirmation`).
+"""Explicit yes / no for the booking confirmation (PRODUCT.md §5.1 `confirmation`).
 
 A booking is only sent to the CRM after an explicit yes, so "yes" is narrow on purpose: a yes word
 followed by nothing but politeness ("да, всё верно, записывайте 👍"). Anything with extra content is a

@@ -1,0 +1,343 @@
+"""Booking, first half: slots in order group → datetime → name → phone → summary (PRODUCT.md §5, §5.1);
+the yes and the CRM's answer are in `outcome`.
+
+The state is always the one collecting the first missing slot, so one message may fill several. Every
+datetime is a real bookable occurrence; several matches are offered as up to 3 buttons, none gives the
+nearest alternatives. Nothing is booked without the summary and an explicit yes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dancebot.conversation import render
+from dancebot.conversation.actions.common import ask_slot, fallback_now, name_buttons, yes_no_buttons
+from dancebot.conversation.session import Slots, When
+from dancebot.conversation.slots import filter_occurrences, merge_constraints, style_of, styles_in
+from dancebot.conversation.states import State
+from dancebot.conversation.turn import Turn
+from dancebot.crm.errors import CRMError
+from dancebot.crm.models import Occurrence
+from dancebot.outbound.messages import Button
+from dancebot.understanding.entities import nearest_styles
+from dancebot.understanding.faq import price_answer
+from dancebot.understanding.intents import Intent
+from dancebot.understanding.phone import display_phone
+from dancebot.understanding.temporal import TimeConstraint
+
+__all__ = ["Notes", "absorb", "ask_group", "collect", "collect_slots", "correct", "offer"]
+
+# Which slot values count as progress on the slot that was asked (PRODUCT.md §5: reprompt limit).
+_PROGRESS = {
+    "group": {"style", "teacher", "branch", "occurrence", "pick"},
+    "datetime": {"when", "occurrence", "pick", "style", "teacher", "branch"},
+    "client_name": {"client_name"},
+    "client_phone": {"client_phone"},
+}
+COLLECTS = frozenset({State.COLLECTING_GROUP, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT})
+
+
+@dataclass
+class Notes:
+    """What one message said that the reply must mention (problems seen), and the button it chose."""
+
+    pick: str | None = None
+    two_styles: tuple[str, str] | None = None
+    unknown_style: str | None = None
+    bad_time: bool = False
+    bad_phone: bool = False
+    out_of_window: bool = False
+    holiday: tuple[str, str] | None = None  # (dd.mm, name) of the holiday that has no classes
+
+
+# ---- actions --------------------------------------------------------------------------------------------
+
+
+async def collect(t: Turn) -> State:
+    """A booking wish or an answer to the pending slot question → the state of the first missing slot
+    (or the summary; IDLE when the CRM is down and the request is recorded)."""
+    return await collect_slots(t)
+
+
+async def correct(t: Turn) -> State:
+    """ "Нет" to the summary: a correction in the same message is applied; a bare no asks what to change."""
+    if t.u.has_slots or t.msg.is_edit or t.u.unknown_style:
+        t.slots.occurrence = None
+        return await collect_slots(t)
+    t.ask(
+        t.t("what_to_change"),
+        [
+            [
+                Button(text=t.t("btn_change_time"), data="chg:time"),
+                Button(text=t.t("btn_change_style"), data="chg:style"),
+                Button(text=t.t("btn_change_contact"), data="chg:contact"),
+            ]
+        ],
+    )
+    return State.CONFIRM_BOOKING
+
+
+# ---- helpers --------------------------------------------------------------------------------------------
+
+
+async def collect_slots(t: Turn) -> State:
+    if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.u.callback:
+        # a new request starts afresh (the profile keeps the name)
+        t.session.slots = Slots(client_phone=t.slots.client_phone, topic_style=t.slots.topic_style)
+    before = t.slots.model_dump()
+    notes = absorb(t)
+    after = t.slots.model_dump()
+    changed = {k for k in after if before.get(k) != after.get(k)} | ({"pick"} if notes.pick else set())
+    if changed & _PROGRESS.get(t.session.pending.slot or "", set()):
+        t.session.reprompts = {}  # the asked slot moved on: not a repeat of the same question
+    if Intent.PRICE in {s.intent for s in t.u.intents}:
+        style = t.slots.style
+        t.say(price_answer([style] if style else [], t.kb, t.lang, subscriptions=False))
+    try:
+        occurrences = await t.crm.occurrences(t.now)
+    except CRMError as exc:
+        return fallback_now(t, type(exc).__name__)
+    return _next_missing(t, occurrences, notes)
+
+
+def absorb(t: Turn) -> Notes:
+    """Put what the message says into the slots; returns notes for the reply (problems seen)."""
+    notes = Notes()
+    _absorb_button(t, notes)
+    _absorb_class(t, notes)
+    _absorb_time(t, notes)
+    _absorb_contact(t, notes)
+    return notes
+
+
+def _absorb_button(t: Turn, notes: Notes) -> None:
+    slots, data = t.slots, t.callback
+    if data.startswith("pick:"):
+        notes.pick = data[5:]
+    elif data.startswith("style:"):
+        _set_style(slots, data[6:])
+    elif data.startswith("name:"):
+        slots.client_name = data[5:]
+    elif data.startswith("chg:"):  # "what to change?" after a no to the summary
+        what = data[4:]
+        if what in ("time", "style"):
+            slots.occurrence, slots.when = None, None
+        if what == "style":
+            slots.style, slots.teacher = None, None
+        if what == "contact":
+            slots.client_name, slots.client_phone = None, None
+            t.profile = t.profile.model_copy(update={"name": None, "phone": None})
+
+
+def _absorb_class(t: Turn, notes: Notes) -> None:
+    """Style, teacher and branch; a change of any of them drops the class already chosen."""
+    slots, u = t.slots, t.u
+    topic, slots.topic_style = slots.topic_style, None  # "сколько стоит хип-хоп?" → "запишите на четверг"
+    if topic and not u.styles and not slots.style:
+        _set_style(slots, topic)
+    if len(u.styles) >= 2 and not slots.style:
+        notes.two_styles = (u.styles[0].id, u.styles[1].id)
+    elif u.styles:
+        _set_style(slots, u.styles[0].id)
+    elif u.unknown_style:
+        notes.unknown_style = u.unknown_style
+    if u.teachers:
+        if slots.teacher != u.teachers[0].id:
+            slots.occurrence = None
+        slots.teacher = u.teachers[0].id
+    if u.branches:
+        if slots.branch != u.branches[0].id:
+            slots.occurrence = None
+        slots.branch = u.branches[0].id
+
+
+def _absorb_time(t: Turn, notes: Notes) -> None:
+    slots, said = t.slots, t.u.time
+    if said is None:
+        return
+    if said.rejected and said.is_empty:
+        notes.bad_time = True
+        return
+    # After "12.12 — no classes" a new "в 19" is a new request, not 19:00 on the 12th.
+    old = None if slots.when_failed or slots.when is None else slots.when.constraint()
+    slots.when_failed = False
+    slots.when = When.of(merge_constraints(old, said))
+    slots.occurrence = None
+    if said.out_of_window:
+        notes.out_of_window = True
+
+
+def _absorb_contact(t: Turn, notes: Notes) -> None:
+    """The attendee's name (or the parent's, when booking for a child) and the phone."""
+    slots, u = t.slots, t.u
+    attendee_known = bool(slots.relation and slots.client_name)
+    if u.name and attendee_known and not u.name.for_someone_else:
+        slots.contact_name = u.name.name  # "я мама, Анна": the parent, not the child being booked
+    elif u.name and (t.session.state != State.COLLECTING_GROUP or u.name.for_someone_else):
+        slots.client_name = u.name.name
+        if u.name.for_someone_else:
+            slots.relation = u.name.relation or "other"
+    elif u.relation and not slots.client_name:
+        slots.relation = u.relation
+    if t.msg.contact_phone:
+        slots.client_phone = t.msg.contact_phone
+    elif u.phone is not None:
+        if u.phone.valid and u.phone.e164:
+            slots.client_phone = u.phone.e164
+        else:
+            notes.bad_phone = True
+
+
+def _set_style(slots: Slots, style: str) -> None:
+    if slots.style != style:
+        slots.occurrence = None
+    slots.style = style
+
+
+def _next_missing(t: Turn, occs: list[Occurrence], notes: Notes) -> State:
+    slots = t.slots
+    if notes.pick:
+        occ = next((o for o in occs if o.occurrence_id == notes.pick and o.is_bookable), None)
+        if occ is None:
+            t.say(t.t("rejected_other"))
+        else:
+            _fill_occurrence(t, occ)
+    if not slots.style and slots.occurrence is None:
+        state = ask_group(t, occs, notes)
+        if state is not None:
+            return state
+    if slots.occurrence is None:
+        state = _resolve_datetime(t, occs, notes)
+        if state is not None:
+            return state
+    if not slots.client_name:
+        if t.profile.name and not slots.relation:
+            slots.client_name = t.profile.name
+        else:
+            question = t.t("ask_name_other" if slots.relation else "ask_name")
+            return ask_slot(t, "client_name", question, name_buttons(t))
+    if not slots.client_phone:
+        if t.profile.phone:
+            slots.client_phone = t.profile.phone
+        else:
+            if notes.bad_phone:
+                t.say(t.t("bad_phone"))
+                return ask_slot(t, "client_phone", "", None, request_contact=True, silent=True)
+            return ask_slot(t, "client_phone", t.t("ask_phone"), None, request_contact=True)
+    return _summary(t)
+
+
+def ask_group(t: Turn, occs: list[Occurrence], notes: Notes) -> State | None:
+    """Ask which style; None when the other slots leave only one (then the caller goes on)."""
+    slots, kb = t.slots, t.kb
+    if notes.two_styles:
+        a, b = (kb.service(i) for i in notes.two_styles)
+        assert a is not None and b is not None
+        buttons = [[Button(text=a.name, data=f"style:{a.id}"), Button(text=b.name, data=f"style:{b.id}")]]
+        return ask_slot(t, "group", t.t("two_styles", a=a.name, b=b.name), buttons)
+    when = slots.when.constraint() if slots.when else None
+    cands = filter_occurrences(occs, kb, teacher=slots.teacher, branch=slots.branch, when=when)
+    styles = styles_in(cands, kb) or styles_in(filter_occurrences(occs, kb, teacher=slots.teacher), kb)
+    if notes.unknown_style:
+        known = [s for s in (kb.service(i) for i in nearest_styles(notes.unknown_style, kb, k=4)) if s]
+        buttons = [[Button(text=s.name, data=f"style:{s.id}")] for s in known]
+        names = ", ".join(s.name for s in known)
+        return ask_slot(t, "group", t.t("unknown_style", options=names), buttons)
+    if len(styles) == 1 and (slots.teacher or when is not None or slots.branch):
+        _set_style(slots, styles[0])  # "к Диме": only one style fits, no need to ask
+        return None
+    options = [s for s in (kb.service(i) for i in styles[:4]) if s] if styles else list(kb.services[:4])
+    buttons = [[Button(text=s.name, data=f"style:{s.id}")] for s in options]
+    teacher = kb.teacher(slots.teacher) if slots.teacher else None
+    if teacher is not None and len(styles) > 1:
+        short = teacher.aliases[0] if teacher.aliases else teacher.name
+        return ask_slot(t, "group", t.t("ask_style_teacher", teacher=short), buttons)
+    return ask_slot(t, "group", t.t("ask_style"), buttons)
+
+
+def _style_name(t: Turn) -> str:
+    service = t.kb.service(t.slots.style) if t.slots.style else None
+    return service.name if service else ""
+
+
+def _resolve_datetime(t: Turn, occs: list[Occurrence], notes: Notes) -> State | None:
+    """Intersect the time constraint with real occurrences (PRODUCT.md §5.1); None when the slot got filled."""
+    slots, kb = t.slots, t.kb
+    style_name = _style_name(t)
+    base = filter_occurrences(occs, kb, style=slots.style, teacher=slots.teacher, branch=slots.branch)
+    if not base and (slots.teacher or slots.branch):
+        base = filter_occurrences(occs, kb, style=slots.style)
+    if not base:
+        t.ask(t.t("no_classes", style=style_name), [[Button(text=t.t("admin_button"), data="admin")]])
+        t.session.pending.slot = "datetime"
+        return State.COLLECTING_DATETIME
+    when = slots.when.constraint() if slots.when else None
+    if notes.bad_time:
+        t.say(t.t("bad_time").split(".")[0] + ".")
+    if when is None and t.u.nearest:  # "на ближайшее": the first class, no list again
+        _fill_occurrence(t, base[0])
+        return None
+    if when is None:
+        return offer(t, "ask_datetime", base, style_name)
+    hits = filter_occurrences(base, kb, when=when)
+    if len(hits) == 1:
+        _fill_occurrence(t, hits[0])
+        return None
+    if hits:
+        same_time = {h.start.time() for h in hits}
+        if when.dates is None and len(same_time) == 1 and when.weekdays is None and when.date_range is None:
+            _fill_occurrence(t, hits[0])  # "в 19" with no day: the nearest such class
+            return None
+        return offer(t, "several_match", hits, style_name)
+    slots.when_failed = True
+    return offer(t, _why_none(t, when, notes), base, style_name, notes)
+
+
+def _why_none(t: Turn, when: TimeConstraint, notes: Notes) -> str:
+    if notes.out_of_window or when.out_of_window:
+        return "out_of_window"
+    for day in sorted(when.dates or ()):
+        holiday = t.kb.holiday_on(day)
+        if holiday is not None:
+            notes.holiday = (day.strftime("%d.%m"), holiday.name)
+            return "holiday"
+    if when.dates and all(d == t.now.date() for d in when.dates) and when.times:
+        if all(tm <= t.now.time() for tm in when.times):
+            return "past_time"
+    return "no_match_time"
+
+
+def offer(t: Turn, key: str, occs: list[Occurrence], style_name: str, notes: Notes | None = None) -> State:
+    """Up to three classes as buttons under the catalogue text `key`; the state collecting the datetime."""
+    fields: dict[str, object] = {"style": style_name, "days": t.kb.booking.lookahead_days}
+    if key == "holiday" and notes is not None and notes.holiday is not None:
+        day, reason = notes.holiday
+        fields.update(day=day, reason=reason)
+    mixed = len(styles_in(occs, t.kb)) > 1
+    buttons = [[render.occ_button(o, t.kb, t.lang, with_style=mixed)] for o in occs[:3]]
+    return ask_slot(t, "datetime", t.t(key, **fields), buttons)
+
+
+def _fill_occurrence(t: Turn, occ: Occurrence) -> None:
+    t.slots.occurrence = occ
+    t.slots.style = style_of(occ, t.kb) or t.slots.style
+    t.session.reprompts = {}
+
+
+def _summary(t: Turn) -> State:
+    slots = t.slots
+    occ, name, phone = slots.occurrence, slots.client_name, slots.client_phone
+    assert occ is not None and name is not None and phone is not None
+    who_key = "summary_who_other" if slots.relation else "summary_who"
+    text = t.t(
+        "summary",
+        who=t.t(who_key, name=name),
+        phone=display_phone(phone),
+        klass=render.class_label(occ, t.kb, t.lang),
+        when=render.when_label(occ, t.lang),
+        where=render.branch_address(occ, t.kb),
+    )
+    t.session.pending.slot = "confirmation"
+    t.session.reprompts = {}
+    t.ask(text, yes_no_buttons(t))
+    return State.CONFIRM_BOOKING

@@ -1,0 +1,150 @@
+"""Questions and the schedule: KB answers, side questions inside a flow, the nearest classes
+(PRODUCT.md §5.2), and what the bot says when it did not understand.
+
+Schedule answers come only from CRM occurrences fetched in this turn; if the CRM cannot be reached the
+client is told the bot will ask the administrator — never a stale or invented schedule.
+"""
+
+from __future__ import annotations
+
+from dancebot.conversation import render
+from dancebot.conversation.actions.booking import absorb
+from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, main_menu
+from dancebot.conversation.actions.handoff import hand_over
+from dancebot.conversation.slots import filter_occurrences
+from dancebot.conversation.states import State
+from dancebot.conversation.turn import Turn
+from dancebot.crm.errors import CRMError
+from dancebot.understanding.faq import price_answer
+from dancebot.understanding.intents import Intent
+
+__all__ = ["GIBBERISH_LIMIT", "acknowledge", "answer", "answer_and_return", "reprompt", "show_schedule", "unknown"]
+
+GIBBERISH_LIMIT = 3
+
+
+async def show_schedule(t: Turn) -> State:
+    """The nearest matching classes, at most five lines, the first three as buttons."""
+    slots = t.slots
+    slots.style = slots.teacher = slots.branch = None  # a new question, not a refinement
+    slots.when, slots.occurrence = None, None
+    absorb(t)  # name and phone said along with the question are kept for the booking that follows
+    try:
+        occs = await t.crm.occurrences(t.now)
+    except CRMError:
+        t.say(t.t("crm_down_info"))  # promised: the admin gets the question
+        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        return State.IDLE
+    when = t.slots.when.constraint() if t.slots.when else None  # what `absorb` read from the question
+    hits = filter_occurrences(occs, t.kb, style=slots.style, teacher=slots.teacher, branch=slots.branch, when=when)
+    header = t.t("schedule_header")
+    if not hits:
+        header = t.t("schedule_empty")
+        hits = filter_occurrences(occs, t.kb, style=slots.style) or filter_occurrences(occs, t.kb)
+    question = t.t("schedule_pick")
+    budget = render.LIMITS.get(t.msg.channel, 300) - len(header) - len(question) - 2
+    lines, more = render.schedule_lines(hits, t.kb, t.lang, budget)
+    if more and budget - sum(len(x) + 1 for x in lines) < len(t.t("schedule_more")) + 1 and lines:
+        lines = lines[:-1]
+    t.say("\n".join([header, *lines]))
+    if more:
+        t.say(t.t("schedule_more"))
+    buttons = [[render.occ_button(o, t.kb, t.lang, with_style=not slots.style)] for o in hits[:3]]
+    t.ask(question, buttons)
+    t.session.pending.slot = "datetime"
+    return State.BROWSING_SCHEDULE
+
+
+async def answer(t: Turn) -> None:
+    """A question answered from the KB; one the KB cannot answer goes to the admin."""
+    text = _answer_text(t)
+    if text is None:
+        _unknown_question(t)
+        return
+    t.session.unknown_streak = 0
+    t.say(text)
+
+
+async def answer_and_return(t: Turn) -> None:
+    """A side question mid-flow: answered, then the pending question asked again (PRODUCT.md §5)."""
+    text = _answer_text(t, short=True)
+    said = text if text is not None else t.t("unknown_question")
+    if text is None:
+        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+    question = t.session.pending.question or ""
+    limit = render.LIMITS.get(t.msg.channel, 300)
+    if t.session.state in (State.CONFIRM_BOOKING, State.SERIAL_BOOKING) or len(said) + len(question) + 20 > limit:
+        t.preface.append(said)  # its own message: the summary is never cut to make room (PRODUCT.md §5)
+        t.ask_again()
+    else:
+        t.say(said)
+        t.ask_again(t.t("pending_again", question="{question}"))
+
+
+async def unknown(t: Turn) -> State:
+    """Not understood: a question goes to the admin, anything else gets one clarifying question with the
+    main options; gibberish three times in a row hands the chat over (PRODUCT.md §5.5)."""
+    s = t.session
+    s.unknown_streak += 1
+    if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
+        hand_over(t, reason="непонятные сообщения")
+        return State.HANDOFF_TO_ADMIN
+    if not t.u.gibberish and t.u.question_like:
+        _unknown_question(t)
+        return State.COLLECTING_INTENT
+    t.ask(t.t("clarify"), main_menu(t))
+    return State.COLLECTING_INTENT
+
+
+async def reprompt(t: Turn) -> None:
+    """Not an answer to the pending question: ask it again; the third time, offer the admin."""
+    slot = t.session.pending.slot
+    count = t.session.reprompts.get(slot, 0) + 1 if slot else 1
+    if slot:
+        t.session.reprompts[slot] = count
+    if count >= REPROMPT_LIMIT:
+        t.ask(t.t("reprompt_limit"), admin_buttons(t))
+        return
+    if not t.ask_again():
+        t.ask(t.t("clarify"), main_menu(t))
+
+
+async def acknowledge(t: Turn) -> None:
+    """A yes or no with nothing pending: thanks, or what can I do for you."""
+    t.say(t.t("thanks") if t.u.yes_no == "yes" else t.t("clarify"))
+
+
+def _answer_text(t: Turn, *, short: bool = False) -> str | None:
+    """The KB's answer to a side question, or None when the KB has none; `short` leaves room for the
+    pending question that follows it."""
+    u = t.u
+    intents = {s.intent for s in u.intents}
+    if Intent.PRICE in intents:
+        styles = [m.id for m in u.styles] or ([t.slots.style] if t.slots.style else [])
+        if len(u.styles) == 1:
+            t.slots.topic_style = u.styles[0].id
+        return price_answer(styles, t.kb, t.lang, subscriptions=u.wants_passes or not (short and styles))
+    if u.faq is not None:
+        return u.faq.answer
+    if Intent.LATENESS in intents:
+        t.alert_admin(t.t("lateness_admin", who=t.who(), text=t.text))
+        return t.t("lateness", policy=_sentence(t.kb.policies.late_arrival))
+    if Intent.GREETING in intents:
+        return t.t("greeting" if t.session.state == State.IDLE else "greeting_again")
+    if Intent.THANKS in intents:
+        return t.t("thanks")
+    return None
+
+
+def _unknown_question(t: Turn) -> None:
+    """No data in the KB or CRM: never guess — the administrator gets the question (PRODUCT.md §5.5)."""
+    t.say(t.t("unknown_question"))
+    t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,212 @@
+"""Cancel, "мои записи" and reschedule (PRODUCT.md §5.3): only the client's own future reservations, a
+choice, an explicit confirmation (with the late-cancel warning from KB policies), then the cancel as an
+effect whose outcome comes back as CANCEL_DONE / CANCEL_FAILED.
+
+Steps live in `session.pending.cancel`: phone → select → confirm. A reschedule books the new class first
+(the booking flow) and releases the old one with the new receipt, so a client never loses a place.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from dancebot.conversation.actions.booking import collect_slots
+from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, RecordFallback
+from dancebot.conversation.session import CancelFlow, Replaces, Slots, When
+from dancebot.conversation.states import State
+from dancebot.conversation.turn import Turn
+from dancebot.crm.errors import CRMError
+from dancebot.crm.models import BookedClass
+from dancebot.kb.schema import KnowledgeBase
+from dancebot.outbound.messages import Button
+from dancebot.understanding.intents import Intent
+
+__all__ = ["booked_line", "cancel_declined", "cancel_failed", "cancel_step", "cancelled", "start_cancel"]
+
+_WEEKDAYS = {"ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def booked_line(b: BookedClass, kb: KnowledgeBase, lang: str) -> str:
+    day = _WEEKDAYS.get(lang, _WEEKDAYS["ru"])[b.date.weekday()]
+    when = f"{day} {b.date:%d.%m}" + (f" {b.start:%H:%M}" if b.start else "")
+    branch = kb.branch_by_crm_id(b.branch_crm_id) if b.branch_crm_id is not None else None
+    where = f", {branch.name}" if branch else ""
+    return f"{when} {b.style_name or b.group_name}{where}"
+
+
+# ---- actions --------------------------------------------------------------------------------------------
+
+
+async def start_cancel(t: Turn) -> State:
+    intents = {s.intent for s in t.u.intents}
+    mode: Literal["cancel", "reschedule", "list"]
+    if Intent.RESCHEDULE in intents:
+        mode = "reschedule"
+    elif Intent.MY_BOOKINGS in intents and Intent.CANCEL not in intents:
+        mode = "list"
+    else:
+        mode = "cancel"
+    if t.callback.startswith("bk:"):  # "Отменить …" under "мои записи"
+        mode = "cancel"
+    t.session.slots = Slots()
+    flow = CancelFlow(mode=mode, step="phone")
+    if mode == "reschedule" and t.u.time is not None and not t.u.time.is_empty:
+        flow.new_when = When.of(t.u.time)  # "перенести на субботу"
+    t.session.pending.cancel = flow
+    phone = _known_phone(t)
+    if phone is None:
+        t.ask(t.t("ask_phone_for_bookings"), request_contact=True)
+        t.session.pending.slot = "client_phone"
+        return State.CANCEL_FLOW
+    return await _with_bookings(t, flow, phone)
+
+
+async def cancel_step(t: Turn) -> State:
+    flow = t.session.pending.cancel or CancelFlow()
+    t.session.pending.cancel = flow
+    if flow.step == "phone":
+        phone = _known_phone(t)
+        if phone is None:
+            t.say(t.t("bad_phone"))
+            return State.CANCEL_FLOW
+        return await _with_bookings(t, flow, phone)
+    bookings = flow.bookings
+    if flow.step == "select":
+        if t.callback.startswith("bk:"):
+            chosen = [b for b in bookings if str(b.reservation_id) == t.callback[3:]]
+        else:
+            chosen = _narrow(t, bookings)
+        return _choose(t, flow, chosen if len(chosen) < len(bookings) or len(chosen) == 1 else bookings)
+    if flow.chosen is not None and (t.u.yes_no == "yes" or t.callback == "yes"):  # the confirm step
+        return await _do_cancel(t, flow, flow.chosen)
+    t.ask_again()
+    return State.CANCEL_FLOW
+
+
+async def cancel_declined(t: Turn) -> None:
+    t.session.pending.cancel = None
+    t.say(t.t("cancel_declined"))
+
+
+async def cancelled(t: Turn) -> None:
+    """The CRM cancelled it: reminders dropped, the client told."""
+    assert isinstance(t.outcome, CancelOutcome)
+    done = t.outcome.request
+    t.do(DropReminders(occurrence_id=done.occurrence_id))
+    t.say(t.t(done.key, line=done.line))
+
+
+async def cancel_failed(t: Turn) -> None:
+    """The CRM could not cancel: the admin gets the request, the client is told."""
+    assert isinstance(t.outcome, CancelOutcome)
+    failed = t.outcome.request
+    details = {"phone": failed.phone or None, "reservation_id": failed.reservation_id, "class": failed.line}
+    t.do(RecordFallback(kind="cancel", reason=t.outcome.reason or "unavailable", details=details))
+    t.say(t.t("cancel_failed"))
+
+
+# ---- helpers --------------------------------------------------------------------------------------------
+
+
+def _known_phone(t: Turn) -> str | None:
+    if t.msg.contact_phone:
+        return t.msg.contact_phone
+    if t.u.phone is not None and t.u.phone.valid:
+        return t.u.phone.e164
+    return t.slots.client_phone or t.profile.phone
+
+
+async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
+    flow.phone = phone
+    try:
+        bookings = await t.crm.client_bookings(phone, t.now)
+    except CRMError:
+        t.say(t.t("crm_down_info"))
+        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        return State.IDLE
+    if not t.profile.phone:
+        t.profile = t.profile.model_copy(update={"phone": phone})
+    if not bookings:
+        t.ask(t.t("no_bookings"), [[Button(text=t.t("admin_button"), data="admin")]])
+        return State.IDLE
+    flow.bookings = list(bookings)
+    if t.callback.startswith("bk:"):
+        return _choose(t, flow, [b for b in bookings if str(b.reservation_id) == t.callback[3:]] or bookings)
+    if flow.mode == "list":
+        lines = "\n".join(booked_line(b, t.kb, t.lang) for b in bookings[:5])
+        t.say(t.t("my_bookings", lines=lines))
+        t.buttons = [
+            [
+                Button(
+                    text=t.t("btn_cancel_booking", line=booked_line(b, t.kb, t.lang)[:40]),
+                    data=f"bk:{b.reservation_id}",
+                )
+            ]
+            for b in bookings[:3]
+        ]
+        t.session.pending.cancel = None
+        return State.IDLE
+    return _choose(t, flow, _narrow(t, bookings))
+
+
+def _narrow(t: Turn, bookings: list[BookedClass]) -> list[BookedClass]:
+    """ "отмените запись на пятницу" / "на хилс": keep the bookings the message points at."""
+    hits = bookings
+    if t.u.time is not None and not t.u.time.is_empty:
+        starts = t.u.time.select(b.start for b in hits if b.start is not None)
+        by_time = [b for b in hits if b.start in starts]
+        hits = by_time or hits
+    if t.u.styles:
+        names = {s.name.lower() for s in (t.kb.service(m.id) for m in t.u.styles) if s}
+        by_style = [b for b in hits if b.style_name.lower() in names]
+        hits = by_style or hits
+    return hits
+
+
+def _choose(t: Turn, flow: CancelFlow, bookings: list[BookedClass]) -> State:
+    if len(bookings) == 1:
+        chosen = bookings[0]
+        flow.step, flow.chosen = "confirm", chosen
+        line = booked_line(chosen, t.kb, t.lang)
+        hours = t.kb.policies.late_cancel_hours
+        late = chosen.start is not None and chosen.start - t.now < timedelta(hours=hours)
+        if late:
+            key = "late_cancel_warning"
+        else:
+            key = "confirm_reschedule" if flow.mode == "reschedule" else "confirm_cancel"
+        yes = t.t("btn_reschedule_yes" if key == "confirm_reschedule" else "btn_cancel_yes")
+        t.ask(
+            t.t(key, line=line, hours=hours),
+            [[Button(text=yes, data="yes"), Button(text=t.t("btn_cancel_no"), data="no")]],
+        )
+        return State.CANCEL_FLOW
+    flow.step = "select"
+    buttons = [[Button(text=booked_line(b, t.kb, t.lang)[:60], data=f"bk:{b.reservation_id}")] for b in bookings[:5]]
+    t.ask(t.t("which_cancel"), buttons)
+    return State.CANCEL_FLOW
+
+
+async def _do_cancel(t: Turn, flow: CancelFlow, chosen: BookedClass) -> State:
+    t.session.pending.cancel = None
+    line = booked_line(chosen, t.kb, t.lang)
+    if flow.mode == "reschedule":  # book the new class first; the old one goes with its receipt
+        service = next((s for s in t.kb.services if s.name.lower() == chosen.style_name.lower()), None)
+        t.session.slots = Slots(
+            style=service.id if service else None,
+            client_phone=flow.phone,
+            when=flow.new_when,
+            replaces=Replaces(
+                reservation_id=chosen.reservation_id, occurrence_id=chosen.occurrence_id, phone=flow.phone, line=line
+            ),
+        )
+        return await collect_slots(t)
+    t.do(
+        Cancel(
+            reservation_id=chosen.reservation_id,
+            occurrence_id=chosen.occurrence_id,
+            phone=flow.phone or "",
+            line=line,
+        )
+    )
+    return State.CANCEL_FLOW

@@ -1,0 +1,138 @@
+"""Helpers shared by the flows: asking for a slot with the reprompt limit, the usual buttons, the
+fallback request when the CRM is down, the profile memory. Helpers, not actions: no table row names
+them, and they never choose a state on their own except where they say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from dancebot.conversation.effects import RecordFallback
+from dancebot.conversation.fallback import booking_details
+from dancebot.conversation.session import SlotName, Slots
+from dancebot.conversation.states import State
+from dancebot.conversation.turn import Turn
+from dancebot.outbound.messages import Button
+
+__all__ = [
+    "REPROMPT_LIMIT",
+    "admin_buttons",
+    "ask_slot",
+    "booking_fallback",
+    "fallback_now",
+    "main_menu",
+    "name_buttons",
+    "remember_client",
+    "yes_no_buttons",
+]
+
+REPROMPT_LIMIT = 3
+_SLOT_STATE: dict[SlotName, State] = {
+    "group": State.COLLECTING_GROUP,
+    "datetime": State.COLLECTING_DATETIME,
+    "client_name": State.COLLECTING_CONTACT,
+    "client_phone": State.COLLECTING_CONTACT,
+    "confirmation": State.CONFIRM_BOOKING,
+}
+
+
+def yes_no_buttons(t: Turn) -> list[list[Button]]:
+    return [[Button(text=t.t("yes_button"), data="yes"), Button(text=t.t("no_button"), data="no")]]
+
+
+def admin_buttons(t: Turn) -> list[list[Button]]:
+    return [[Button(text=t.t("admin_button"), data="admin")]]
+
+
+def main_menu(t: Turn) -> list[list[Button]]:
+    return [
+        [
+            Button(text=t.t("btn_book"), data="book:"),
+            Button(text=t.t("btn_schedule"), data="menu:schedule"),
+            Button(text=t.t("btn_prices"), data="menu:prices"),
+        ]
+    ]
+
+
+def name_buttons(t: Turn) -> list[list[Button]] | None:
+    """The client's Telegram first name as a one-tap answer to "как вас зовут?"."""
+    first = (t.msg.first_name or "").strip()
+    if first and not t.slots.relation and first.isalpha() and len(first.encode()) < 58:
+        return [[Button(text=first, data=f"name:{first}")]]
+    return None
+
+
+def ask_slot(
+    t: Turn,
+    slot: SlotName,
+    question: str,
+    buttons: list[list[Button]] | None,
+    *,
+    request_contact: bool = False,
+    silent: bool = False,
+) -> State:
+    """Ask for `slot`; the third ask without progress offers the administrator instead (PRODUCT.md §5).
+    Returns the state that collects that slot."""
+    s = t.session
+    count = s.reprompts.get(slot, 0) + 1 if s.pending.slot == slot else 1
+    s.reprompts = {slot: count}
+    s.pending.slot = slot
+    if count >= REPROMPT_LIMIT:
+        t.ask(t.t("reprompt_limit"), admin_buttons(t))
+        s.pending.slot = slot
+        return _SLOT_STATE[slot]
+    if silent:  # the reason was said already; the question stays pending for a side question
+        t.buttons, t.request_contact = [], request_contact
+        s.pending.question = t.t("ask_phone")
+        s.pending.buttons = []
+        s.pending.request_contact = request_contact
+    else:
+        t.ask(question, buttons, request_contact=request_contact)
+    return _SLOT_STATE[slot]
+
+
+def remember_client(t: Turn) -> None:
+    """Profile memory (90 d): the client's own name and phone; not an attendee booked for someone else."""
+    slots = t.slots
+    update: dict[str, Any] = {"phone": slots.client_phone}
+    if not slots.relation:
+        update["name"] = slots.client_name
+    t.profile = t.profile.model_copy(update={k: v for k, v in update.items() if v})
+
+
+def booking_fallback(t: Turn, kind: Literal["booking", "verify"], reason: str) -> RecordFallback:
+    """The request for the admin, with everything known of the booking being made."""
+    slots = t.slots
+    if slots.occurrence is not None:
+        details = booking_details(t.kb, name=slots.client_name, phone=slots.client_phone, occurrence=slots.occurrence)
+    else:
+        details = {
+            "name": slots.client_name,
+            "phone": slots.client_phone,
+            "style": slots.style,
+            "teacher": slots.teacher,
+            "branch": slots.branch,
+            "request": " | ".join(t.session.history[-3:]),
+        }
+    if slots.relation:  # booked for someone else: who to call back
+        details["contact"] = slots.contact_name or t.profile.name
+    return RecordFallback(kind=kind, reason=reason, details=details)
+
+
+def fallback_now(t: Turn, reason: str) -> State:
+    """The CRM is down while collecting (degradation L1): one request for the admin, with a phone to call
+    back — asked for first when we have none, so the admin never gets a request no one can answer.
+    Returns COLLECTING_CONTACT (asking for the phone) or IDLE (recorded)."""
+    slots = t.slots
+    if not slots.client_phone and t.profile.phone:
+        slots.client_phone = t.profile.phone
+    if not slots.client_name and t.profile.name:
+        slots.client_name = t.profile.name
+    if not slots.client_phone:
+        t.ask(t.t("crm_down_need_phone"), request_contact=True)
+        t.session.pending.slot = "client_phone"
+        return State.COLLECTING_CONTACT
+    t.do(booking_fallback(t, "booking", reason))
+    t.say(t.t("fallback_booking"))
+    t.session.slots = Slots()
+    return State.IDLE

@@ -1,0 +1,140 @@
+"""Effects: what a turn asks the outside world to do, as data (PRODUCT.md §5).
+
+Actions never do I/O themselves beyond read-only CRM queries; they return effects, and the runner
+(`runner.py`) performs them. An effect whose outcome matters (a booking, a series, a cancel) comes back as
+the next event, carrying its data in an `Outcome`, and goes through the FSM table like any message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dancebot.conversation.session import Profile
+from dancebot.conversation.states import Event
+from dancebot.crm.booking import BookingResult
+from dancebot.crm.models import Occurrence
+
+__all__ = [
+    "AdminText",
+    "AlertAdmin",
+    "Book",
+    "BookSeries",
+    "BookingOutcome",
+    "Cancel",
+    "CancelOutcome",
+    "DropReminders",
+    "Effect",
+    "Outcome",
+    "RecordFallback",
+    "SaveProfile",
+    "ScheduleReminders",
+    "SeriesOutcome",
+    "booking_event",
+]
+
+FallbackKind = Literal["booking", "cancel", "verify", "l3"]
+
+
+# ---- effects ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Book:
+    """Book one class exactly once; its outcome comes back as CRM_OK / _DUPLICATE / _REJECTED / _UNAVAILABLE."""
+
+    occurrence: Occurrence
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class BookSeries:
+    """Book each class of a series; the results come back as SERIES_DONE."""
+
+    occurrences: tuple[Occurrence, ...]
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cancel a reservation; comes back as CANCEL_DONE or CANCEL_FAILED with the same `line` and `key`."""
+
+    reservation_id: int
+    occurrence_id: str
+    phone: str
+    line: str  # how the client recognises the class
+    key: str = "cancelled"  # the catalogue text that confirms it ("rescheduled" after a reschedule)
+
+
+@dataclass(frozen=True)
+class ScheduleReminders:
+    occurrence: Occurrence
+    name: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class DropReminders:
+    occurrence_id: str
+
+
+@dataclass(frozen=True)
+class RecordFallback:
+    """A request the administrator completes by hand (degradation L1): queue item, row, alert."""
+
+    kind: FallbackKind
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertAdmin:
+    """A message to the administrators' chat."""
+
+    text: str
+    purpose: Literal["alert", "handoff", "relay"] = "alert"
+
+
+@dataclass(frozen=True)
+class SaveProfile:
+    profile: Profile
+
+
+Effect = Book | BookSeries | Cancel | ScheduleReminders | DropReminders | RecordFallback | AlertAdmin | SaveProfile
+
+
+# ---- outcomes: the data a system event carries -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    status: str  # booked / duplicate / rejected / unavailable / unknown
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SeriesOutcome:
+    results: tuple[BookingResult, ...]
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    request: Cancel
+    reason: str | None = None  # why it failed
+
+
+@dataclass(frozen=True)
+class AdminText:
+    text: str
+
+
+Outcome = BookingOutcome | SeriesOutcome | CancelOutcome | AdminText
+
+_BOOKING_EVENTS = {"booked": Event.CRM_OK, "duplicate": Event.CRM_DUPLICATE, "rejected": Event.CRM_REJECTED}
+
+
+def booking_event(outcome: BookingOutcome) -> Event:
+    """The one place a booking's result becomes an event: anything but a clear answer is "unavailable"."""
+    return _BOOKING_EVENTS.get(outcome.status, Event.CRM_UNAVAILABLE)
