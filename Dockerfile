@@ -1,4 +1,4 @@
-# One image for the app and the worker (SPEC §15): slim, non-root, pinned dependencies.
+# One image for the app and the worker (docs/PRODUCT.md §15): slim, non-root, pinned dependencies.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -2,7 +2,7 @@
 
 With REDIS_URL and DATABASE_URL set, tests use those servers (a fresh database is created on the
 PostgreSQL server and dropped afterwards; the Redis database is flushed between tests — point it at a
-server you can wipe). Otherwise embedded servers from PyPI wheels start in a temp dir (SPEC §15), one pair
+server you can wipe). Otherwise embedded servers from PyPI wheels start in a temp dir (PRODUCT.md §15), one pair
 per xdist worker.
 """
 

@@ -1,4 +1,4 @@
-"""The masking processor: what may never reach a log line (contract §18)."""
+"""The masking processor: what may never reach a log line (PRODUCT.md §13)."""
 
 from __future__ import annotations
 

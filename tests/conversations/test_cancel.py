@@ -1,4 +1,4 @@
-"""Cancel, "мои записи" and reschedule (SPEC §5.3): only the client's own future reservations, an
+"""Cancel, "мои записи" and reschedule (PRODUCT.md §5.3): only the client's own future reservations, an
 explicit confirmation, the late-cancel warning (KB: 4 h), reschedule = cancel + a new confirmed booking."""
 
 from __future__ import annotations

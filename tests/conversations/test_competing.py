@@ -1,4 +1,4 @@
-"""Competing events (contract §7, SPEC §5): a side question mid-booking is answered and the pending
+"""Competing events (PRODUCT.md §5): a side question mid-booking is answered and the pending
 question asked again in the same message; a booking plus a question: booking first; in the summary only
 an explicit yes confirms — anything else is a correction."""
 

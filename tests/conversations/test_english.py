@@ -1,4 +1,4 @@
-"""A client who writes English gets English (SPEC §2): the same booking flow, the same facts."""
+"""A client who writes English gets English (PRODUCT.md §2): the same booking flow, the same facts."""
 
 from __future__ import annotations
 

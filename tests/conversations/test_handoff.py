@@ -1,4 +1,4 @@
-"""Human handoff (contract §14, SPEC §11) and what goes to the admin chat: the context and the exact
+"""Human handoff (PRODUCT.md §11) and what goes to the admin chat: the context and the exact
 /reply command; while a human is on it the bot relays and stays quiet; /close hands back to the bot.
 Lateness is acknowledged and the admin told; an unknown question goes to the admin, never guessed."""
 

@@ -1,4 +1,4 @@
-"""Showing the schedule (SPEC §5.2): filtered by teacher, branch, day; nearest first; at most 5 lines
+"""Showing the schedule (PRODUCT.md §5.2): filtered by teacher, branch, day; nearest first; at most 5 lines
 within 300 characters; concrete options instead of "когда удобно?"; picking one continues to booking."""
 
 from __future__ import annotations

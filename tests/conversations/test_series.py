@@ -1,4 +1,4 @@
-"""Serial booking (SPEC §5.4): several dates of one class, one summary listing them all, one yes, one
+"""Serial booking (PRODUCT.md §5.4): several dates of one class, one summary listing them all, one yes, one
 reservation per date, a receipt per date."""
 
 from __future__ import annotations

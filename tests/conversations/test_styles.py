@@ -1,4 +1,4 @@
-"""Which class the client means (SPEC §5.1): aliases, teachers by diminutive, a style the studio lacks
+"""Which class the client means (PRODUCT.md §5.1): aliases, teachers by diminutive, a style the studio lacks
 (never invented), two styles at once (one question), a closed group (never offered)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every temporal form of SPEC §6.3 that the demo schedule can show, as clients write them, resolved
+"""Every temporal form of PRODUCT.md §6.3 that the demo schedule can show, as clients write them, resolved
 against real classes (now = Wed 2026-12-02 15:00) and booked, or refused with the nearest options."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reminders T−24 h and T−2 h (contract §9): scheduled with a booking, sent on time, never late, removed
+"""Reminders T−24 h and T−2 h (PRODUCT.md §10): scheduled with a booking, sent on time, never late, removed
 with a cancel — on real Redis."""
 
 from __future__ import annotations
