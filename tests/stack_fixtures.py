@@ -66,6 +66,7 @@ def stack(
         "IMPULSE_API_KEY": CRM_KEY,
         "IMPULSE_BASE_URL": fake_impulse[1],
         "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
+        "DANCEBOT_VERIFY_DELAYS": "3,6,9",  # an unknown booking outcome is re-read within seconds, not minutes
     }
     with run_stack(env, tmp_path_factory.mktemp("stack-logs")) as running:
         yield running

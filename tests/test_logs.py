@@ -45,3 +45,12 @@ def test_log_lines_are_json_with_trace_id_and_masked_values() -> None:
     assert line["text"] == "звоните +7999****567"
     assert line["token"] == "***"
     assert line["nested"] == {"p": "+7999****567"}
+
+
+def test_a_whatsapp_chat_id_is_a_phone_and_is_masked() -> None:
+    out = io.StringIO()
+    configure_logging(stream=out)
+    get_logger("t").info("inbound.message", channel="whatsapp", chat_id=79141234567, telegram_chat=123456789)
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["chat_id"] == "7914****567"
+    assert line["telegram_chat"] == 123456789  # a Telegram id is no phone

@@ -56,6 +56,9 @@ def mask_text(text: str) -> str:
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 10**10 <= value < 10**15:
+        digits = str(value)  # a WhatsApp chat id is the client's number (Telegram ids are shorter or negative)
+        return f"{digits[:4]}****{digits[-3:]}"
     if isinstance(value, dict):
         return {k: _mask_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

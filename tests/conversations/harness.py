@@ -155,6 +155,76 @@ class Client:
         update = contact_update(self.stack.next_id(), self.chat_id, next(_message_ids), number, **self._sender())
         return await self._turn(f"> [contact {number}]", update)
 
+    async def tap_on(self, message: SentMessage, part: str) -> list[str]:
+        """Press the button whose label contains `part` under an earlier reply, as the client saw it then
+        (a stale keyboard: the step it belonged to may be over)."""
+        hits = [b for b in _inline_buttons(message.reply_markup) if part.lower() in b[0].lower()]
+        assert len(hits) == 1, f"{len(hits)} buttons with {part!r} in {_inline_buttons(message.reply_markup)}"
+        return await self._press_on(message, *hits[0])
+
+    async def share_contact_card(self, phone: str, *, owner_id: int | None = None) -> list[str]:
+        """Share a contact card that is NOT the sender's own number (someone else's, forwarded from the
+        address book): its `user_id` is `owner_id`, or absent when that person is not on Telegram."""
+        await self._pace()
+        number = phone.lstrip("+")
+        update = contact_update(self.stack.next_id(), self.chat_id, next(_message_ids), number, **self._sender())
+        contact = update["message"]["contact"]
+        contact["first_name"] = "Мария"
+        if owner_id is None:
+            del contact["user_id"]
+        else:
+            contact["user_id"] = owner_id
+        return await self._turn(f"> [contact card {number}]", update)
+
+    async def tap_stale(self, message: SentMessage, part: str) -> str:
+        """Press a button of an earlier reply whose step may be over; what the client sees in answer: a
+        message, or the text of the tap's answer (a toast), whichever the bot chose."""
+        hits = [b for b in _inline_buttons(message.reply_markup) if part.lower() in b[0].lower()]
+        assert len(hits) == 1, f"{len(hits)} buttons with {part!r} in {_inline_buttons(message.reply_markup)}"
+        label, data = hits[0]
+        since, callback_id = self._seq(), f"cb-{self.chat_id}-{next(_message_ids)}"
+        update = callback_update(self.stack.next_id(), self.chat_id, message.message_id, data, callback_id,
+                                 message_text=message.text, **self._sender())  # fmt: skip
+        self.transcript.append(f"> [{label}] (a button of an earlier message)")
+        await self._post(update)
+
+        def toast() -> str | None:
+            return next((a.text for a in self.tg.callback_answers if a.callback_query_id == callback_id), None)
+
+        deadline = time.monotonic() + TURN_TIMEOUT
+        while not (toast() or self.tg.sent_to(self.chat_id, since)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no answer to the tap within {TURN_TIMEOUT}s:\n{self.dump()}")
+            await asyncio.sleep(0.05)
+        await self._until_quiet(since)
+        found = self.tg.sent_to(self.chat_id, since)
+        seen = [f"(toast) {toast()}"] if toast() else []
+        self.transcript += [*(f"< {t}" for t in seen), *(f"< {m.text}" for m in found)]
+        self._check(found)
+        if found:
+            self.last_replies = found
+        return "\n".join([*(t.removeprefix("(toast) ") for t in seen), *(m.text for m in found)])
+
+    def mark(self) -> int:
+        """A point in the chat's history, for `wait_for_message(since=...)`."""
+        return self._seq()
+
+    async def wait_for_message(self, part: str, timeout: float, *, since: int | None = None) -> list[str]:
+        """Wait for a message containing `part` that the bot sends later on its own (not as the answer
+        to a message of the client's); every message that arrived after `since` (default: now), in order."""
+        since = self._seq() if since is None else since
+        deadline = time.monotonic() + timeout
+        while not any(part in m.text for m in self.tg.sent_to(self.chat_id, since)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no message with {part!r} within {timeout}s:\n{self.dump()}")
+            await asyncio.sleep(0.1)
+        await self._until_quiet(since)
+        found = self.tg.sent_to(self.chat_id, since)
+        shown = max([since, *(m.seq for m in self.last_replies)])  # a turn's replies are in the transcript
+        self.transcript += [f"< (later) {m.text}" for m in found if m.seq > shown]
+        self._check(found)
+        return [m.text for m in found]
+
     async def admin(self, command: str) -> list[str]:
         """The studio's administrator writes in the admin chat; what reached this client as a result."""
         since = self._seq()
@@ -200,6 +270,30 @@ class Client:
                 found.append(Booked(r["schedule"]["id"], day.isoformat(), f"{minutes // 60:02d}:{minutes % 60:02d}"))
         return sorted(found, key=lambda b: (b.day, b.time))
 
+    def keyboard_now(self, message: SentMessage) -> list[tuple[str, str]]:
+        """The inline buttons `message` shows the client now, after the bot's edits to it."""
+        now = next(m for m in self.tg.sent if m.chat_id == self.chat_id and m.message_id == message.message_id)
+        return _inline_buttons(now.reply_markup)
+
+    def received(self) -> list[str]:
+        """Every message this chat got from the bot so far."""
+        return [m.text for m in self.tg.sent_to(self.chat_id, self._start_seq)]
+
+    def crm_requests(self, entity: str, action: str) -> list[dict[str, Any]]:
+        """Bodies of the CRM requests `entity/action` about this client (by its CRM client id), e.g.
+        ("reservation", "update") = every create the bot sent, ("reservation", "archive") = every cancel."""
+        ids = {cid for cid, c in list(self.crm.clients.items()) if self.e164 in _phones(c.get("phone"))}
+        mine = {r for r, res in list(self.crm.reservations.items()) if res["client"]["id"] in ids}
+        found = []
+        for req in list(self.crm.requests):
+            if (req.entity, req.action) != (entity, action) or not isinstance(req.body, dict):
+                continue
+            client = req.body.get("client")
+            about = client.get("id") if isinstance(client, dict) else None
+            if about in ids or (action == "archive" and req.body.get("id") in mine):
+                found.append(req.body)
+        return found
+
     def dump(self) -> str:
         """The conversation so far, for assertion messages."""
         return "\n".join(self.transcript)
@@ -214,6 +308,9 @@ class Client:
 
     async def _press(self, label: str, data: str) -> list[str]:
         message = next(m for m in reversed(self.last_replies) if m.reply_markup)
+        return await self._press_on(message, label, data)
+
+    async def _press_on(self, message: SentMessage, label: str, data: str) -> list[str]:
         update = callback_update(self.stack.next_id(), self.chat_id, message.message_id, data,
                                  f"cb-{self.chat_id}-{next(_message_ids)}", message_text=message.text,
                                  **self._sender())  # fmt: skip
@@ -277,6 +374,11 @@ class Client:
             if (now := arrived()) == count:
                 return
             count = now
+
+
+def _inline_buttons(markup: dict[str, Any] | None) -> list[tuple[str, str]]:
+    rows = (markup or {}).get("inline_keyboard") or []
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
 def _phones(raw: Any) -> set[str]:

@@ -117,7 +117,7 @@ async def test_invalid_phone_then_valid(client: Client) -> None:
     c = client
     await c.say("хочу на хилс в среду в 19, меня зовут Ольга")
     reply = text_of(await c.say("8914123"))
-    assert "ошибк" in reply and "+7" in reply  # says so once, with an example
+    assert "«8914123» не похож на телефон" in reply and "+7" in reply  # named once, with an example
     assert "Всё верно?" not in reply
     summary = text_of(await c.say(c.phone))
     assert_summary(summary, name="Ольга", phone=c.e164, klass="High Heels", day="02.12", time="19:00", where=CENTER)

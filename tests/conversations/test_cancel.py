@@ -38,8 +38,10 @@ def booked_at_the_front_desk_for_today_18(crm: FakeImpulse, client_id: int) -> B
 async def test_my_bookings_lists_only_the_clients_own(new_client: Callable[..., Client]) -> None:
     c = new_client(phone=MARIA_PHONE, first_name="Мария")
     reply = text_of(await c.say("мои записи"))
-    assert "телефон" in reply
-    reply = text_of(await c.say("+7 999 123 45 67"))
+    assert "поделитесь" in reply and c.asked_for_contact  # only her own number, shared with the button
+    reply = text_of(await c.say("+7 999 123 45 67"))  # typed: could be anyone's
+    assert "Пн 07.12" not in reply and "поделиться номером" in reply.lower()
+    reply = text_of(await c.share_contact())
     assert "Пн 07.12 19:00" in reply and "High Heels" in reply
     assert len(reply.splitlines()) == 2  # the header and her one upcoming class: not the archived one
     assert c.reservations() == [MARIA_MONDAY]  # listing changes nothing
@@ -48,7 +50,7 @@ async def test_my_bookings_lists_only_the_clients_own(new_client: Callable[..., 
 async def test_my_bookings_for_a_number_without_any(client: Client) -> None:
     c = client
     await c.say("какие у меня записи?")
-    reply = text_of(await c.say(c.phone))
+    reply = text_of(await c.share_contact())
     assert "не нашла" in reply.lower() and c.last_buttons  # offers the admin
     assert c.reservations() == []
 
@@ -70,8 +72,8 @@ async def test_late_cancel_is_warned_first(new_client: Callable[..., Client], cr
     c = new_client(phone=ALEXEY_PHONE, first_name="Алексей")
     todays = booked_at_the_front_desk_for_today_18(crm, ALEXEY_ID)
     assert c.reservations() == [todays]
-    assert "телефон" in text_of(await c.say("хочу отменить сегодняшнее занятие"))
-    reply = text_of(await c.say(c.phone_pretty))
+    assert "номер" in text_of(await c.say("хочу отменить сегодняшнее занятие"))
+    reply = text_of(await c.share_contact())
     assert "18:00" in reply and "меньше 4 ч" in reply and "поздняя отмена" in reply
     assert c.reservations() == [todays]  # nothing cancelled before the answer
     reply = text_of(await c.tap_label("Да"))

@@ -94,10 +94,10 @@ async def test_a_time_already_past_today_is_refused_with_the_nearest(client: Cli
     assert booked.day > "2026-12-02"
 
 
-async def test_a_time_that_does_not_exist_is_not_echoed(client: Client) -> None:
+async def test_a_time_that_does_not_exist_is_named_with_an_example(client: Client) -> None:
     c = client
     reply = text_of(await c.say("хип хоп в 25:00"))
-    assert "25:00" not in reply and "не бывает" in reply
+    assert "«25:00» не бывает" in reply and "19:00" in reply  # named once, with an example
     assert c.last_buttons  # the nearest real classes instead
     assert c.reservations() == []
 

@@ -30,6 +30,9 @@ DYNAMIC_CALLS: dict[tuple[str, str], list[tuple[tuple[str, ...], set[str]]]] = {
     ],
     ("booking.py", "_summary"): [(("summary_who", "summary_who_other"), {"name"})],
     ("outcome.py", "expire"): [(("expired", "admin_later"), set())],
+    ("common.py", "yes_no_buttons"): [
+        (("yes_button", "no_button", "btn_cancel_yes", "btn_reschedule_yes", "btn_cancel_no"), set())
+    ],
     ("cancel.py", "_choose"): [(("confirm_cancel", "late_cancel_warning", "confirm_reschedule"), {"line", "hours"})],
     ("cancel.py", "cancelled"): [(("cancelled", "rescheduled"), {"line"})],
     ("series.py", "series_receipt"): [  # the reason a class of a series was not booked
@@ -99,7 +102,11 @@ def _catalogue_calls() -> Iterator[tuple[str, str, list[str] | None, set[str]]]:
                 on_turn = isinstance(func.value, ast.Name) and func.value.id == "t"
                 if func.attr == "t" and on_turn:
                     key_node = node.args[0]
-                elif func.attr == "text" and isinstance(func.value, ast.Attribute) and func.value.attr == "catalogue":
+                elif (
+                    func.attr in ("text", "text_for")
+                    and isinstance(func.value, ast.Attribute)
+                    and func.value.attr == "catalogue"
+                ):
                     key_node = node.args[0]
                 else:
                     continue
@@ -133,6 +140,7 @@ def test_every_placeholder_is_a_field_some_call_passes() -> None:
     for keys, fields in ALL_USES:
         for key in keys:
             passed.setdefault(key, set()).update(fields)
+            passed.setdefault(f"{key}_wa", set()).update(fields)
     for lang, texts in TEXTS.items():
         for key in passed.keys() & texts.keys():
             wanted = {name for _, name, _, _ in string.Formatter().parse(texts[key]) if name}
@@ -142,6 +150,7 @@ def test_every_placeholder_is_a_field_some_call_passes() -> None:
 def test_every_text_is_sent_somewhere() -> None:
     # A text nobody sends is either dead or a reply the engine forgot (e.g. the contract's L3 notice).
     used = {key for keys, _ in ALL_USES for key in keys}
+    used |= {f"{key}_wa" for key in used}  # a channel form is sent wherever its key is (`Catalogue.text_for`)
     unused = sorted(set(TEXTS["ru"]) - used)
     assert unused == [], f"never sent: {unused}"
 

@@ -51,6 +51,8 @@ SAMPLE_TEXT = {
     Event.PICK: "",
     Event.ABORT: "передумал",
     Event.UNKNOWN: "ыфвапр",
+    Event.FREEZE: "хочу заморозить абонемент",
+    Event.COMPLAINT: "хочу пожаловаться на тренера",
 }
 
 

@@ -9,6 +9,7 @@ import time
 from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.session import Slots
 from dancebot.conversation.sweeps import sweep_sessions
+from dancebot.conversation.verify import run_due_verifications
 from dancebot.crm.models import Occurrence
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
@@ -47,7 +48,7 @@ async def test_an_unconfirmed_summary_is_asked_once_after_an_hour_and_dropped_af
     assert await sweep_sessions(rt, conv.runner) == 0  # one re-prompt, not one per sweep
     jobs = await _queued(rt)
     assert len(jobs) == 1 and jobs[0].chat_id == 11 and "Ещё актуально?" in jobs[0].text
-    assert [b.data for row in jobs[0].buttons for b in row] == ["yes", "no"]
+    assert [b.data.split(":")[0] for row in jobs[0].buttons for b in row] == ["yes", "no"]
 
     s = await rt.sessions.load("telegram", 11)
     s.state_since = time.time() - 3 * 3600 - 1
@@ -66,10 +67,16 @@ async def test_a_booking_turn_that_died_becomes_a_verify_request_for_the_admin(r
     await rt.sessions.save(s)
     assert await sweep_sessions(rt, conv.runner) == 1
     assert (await rt.sessions.load("telegram", 12)).state == "IDLE"
+    assert any(j.chat_id == 12 and "проверяю" in j.text for j in await _queued(rt))  # told, not left waiting
+    assert await rt.redis.llen(keys.FALLBACK_QUEUE) == 0  # not yet: the CRM is read again first
+    now = time.time()
+    for later in (30, 120, 400, 1200):  # every verification read finds nothing
+        assert await run_due_verifications(rt, conv.crm, now=now + later) == 1
+    assert await rt.redis.zcard(keys.VERIFY) == 0
     item = json.loads((await rt.redis.lrange(keys.FALLBACK_QUEUE, 0, -1))[0])
     assert item["kind"] == "verify" and item["details"]["phone"] == "+79141234567"
     jobs = await _queued(rt)
-    assert any(j.chat_id == 12 and "администратор подтвердит" in j.text for j in jobs)
+    assert any(j.chat_id == 12 and "администратор проверит" in j.text.lower() for j in jobs)
     assert any(j.chat_id == ADMIN_CHAT_ID and "+79141234567" in j.text for j in jobs)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import re
 import threading
 import time
@@ -118,6 +119,7 @@ class FakeTelegram:
         self.callback_answers: list[CallbackAnswer] = []
         self.chat_actions: list[ChatAction] = []
         self.calls: list[ApiCall] = []
+        self.edits: list[tuple[int, int, dict[str, Any] | None]] = []  # (chat, message id, new markup)
         self.blocked: set[int] = set()
         self.webhook: dict[str, Any] = {}
         self._faults: list[_Fault] = []
@@ -150,7 +152,7 @@ class FakeTelegram:
 
     def clear(self) -> None:
         """Forget recordings, faults, blocks and the webhook; message ids keep growing, as in Telegram."""
-        for records in (self.sent, self.callback_answers, self.chat_actions, self.calls, self._faults):
+        for records in (self.sent, self.callback_answers, self.chat_actions, self.calls, self._faults, self.edits):
             records.clear()
         self.blocked.clear()
         self.webhook.clear()
@@ -320,6 +322,38 @@ class FakeTelegram:
             message["reply_markup"] = markup  # Telegram echoes inline keyboards only
         return message
 
+    def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replace (or, with none given, remove) the inline keyboard of a message the bot sent."""
+        chat_id = _chat_id(params)
+        self._check_blocked(chat_id)
+        message_id = params.get("message_id")
+        index = next(
+            (i for i, m in enumerate(self.sent) if m.chat_id == chat_id and str(m.message_id) == str(message_id)),
+            None,
+        )
+        if index is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        old = self.sent[index]
+        raw = params.get("reply_markup")
+        markup = validate_reply_markup(raw, private=_chat_type(chat_id) == "private") if raw else None
+        if markup is not None and "inline_keyboard" not in markup:
+            raise ApiError(400, "Bad Request: inline keyboard expected")
+        had = old.reply_markup if old.reply_markup and "inline_keyboard" in old.reply_markup else None
+        if markup == had:
+            raise ApiError(400, "Bad Request: message is not modified")
+        self.sent[index] = dataclasses.replace(old, reply_markup=markup)
+        self.edits.append((chat_id, old.message_id, markup))
+        message: dict[str, Any] = {
+            "message_id": old.message_id,
+            "from": self.me(),
+            "chat": {"id": chat_id, "type": _chat_type(chat_id)},
+            "date": int(old.received_at_wall),
+            "text": old.visible_text,
+        }
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
     def _send_chat_action(self, params: dict[str, Any]) -> bool:
         chat_id = _chat_id(params)
         self._check_blocked(chat_id)
@@ -368,6 +402,7 @@ _METHODS: dict[str, tuple[str, Callable[[FakeTelegram, dict[str, Any]], Any]]] =
         ("sendMessage", FakeTelegram._send_message),
         ("sendChatAction", FakeTelegram._send_chat_action),
         ("answerCallbackQuery", FakeTelegram._answer_callback_query),
+        ("editMessageReplyMarkup", FakeTelegram._edit_message_reply_markup),
         ("setWebhook", FakeTelegram._set_webhook),
         ("deleteWebhook", FakeTelegram._delete_webhook),
         ("getWebhookInfo", FakeTelegram._get_webhook_info),

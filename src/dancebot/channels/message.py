@@ -38,7 +38,9 @@ class UnifiedMessage(BaseModel):
     is_edit: bool = False
     callback_data: str | None = None
     callback_query_id: str | None = None
+    callback_message_id: int | None = None  # the bot's message whose button was tapped
     contact_phone: str | None = None
+    contact_is_own: bool = False  # the shared contact is the sender's own (Telegram: contact.user_id == from.id)
     first_name: str | None = None
     language_code: str | None = None
 

@@ -10,6 +10,7 @@ import hmac
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from telegram import Message, Update
 
 from dancebot.channels.message import MessageType, UnifiedMessage
@@ -60,6 +61,7 @@ def _from_message(msg: Message, *, is_edit: bool) -> UnifiedMessage:
         message_type=kind,
         is_edit=is_edit,
         contact_phone=contact,
+        contact_is_own=bool(msg.contact and user and msg.contact.user_id == user.id),
         first_name=user.first_name if user else None,
         language_code=user.language_code if user else None,
     )
@@ -67,6 +69,13 @@ def _from_message(msg: Message, *, is_edit: bool) -> UnifiedMessage:
 
 def parse_update(data: Any) -> UnifiedMessage | None:
     """Map an update to a `UnifiedMessage`; `None` for kinds we don't handle; `InvalidUpdate` for garbage."""
+    try:
+        return _parse_update(data)
+    except (ValidationError, TypeError, AttributeError) as exc:  # PTB keeps wrong types ("text": {}) as they came
+        raise InvalidUpdate(f"malformed update: {type(exc).__name__}") from exc
+
+
+def _parse_update(data: Any) -> UnifiedMessage | None:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise InvalidUpdate("not a Telegram update: no integer update_id")
     try:
@@ -91,6 +100,7 @@ def parse_update(data: Any) -> UnifiedMessage | None:
             message_type="callback",
             callback_data=cq.data,
             callback_query_id=cq.id,
+            callback_message_id=cq.message.message_id,
             first_name=user.first_name,
             language_code=user.language_code,
         )

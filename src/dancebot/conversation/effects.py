@@ -30,6 +30,7 @@ __all__ = [
     "SaveProfile",
     "ScheduleReminders",
     "SeriesOutcome",
+    "VerifyBooking",
     "booking_event",
 ]
 
@@ -76,6 +77,16 @@ class ScheduleReminders:
 
 
 @dataclass(frozen=True)
+class VerifyBooking:
+    """After an unknown outcome: re-read the CRM later (worker), then the receipt or the admin."""
+
+    occurrence: Occurrence
+    name: str
+    phone: str
+    lang: str
+
+
+@dataclass(frozen=True)
 class DropReminders:
     occurrence_id: str
 
@@ -102,7 +113,17 @@ class SaveProfile:
     profile: Profile
 
 
-Effect = Book | BookSeries | Cancel | ScheduleReminders | DropReminders | RecordFallback | AlertAdmin | SaveProfile
+Effect = (
+    Book
+    | BookSeries
+    | Cancel
+    | ScheduleReminders
+    | DropReminders
+    | VerifyBooking
+    | RecordFallback
+    | AlertAdmin
+    | SaveProfile
+)
 
 
 # ---- outcomes: the data a system event carries -----------------------------------------------------------
@@ -132,9 +153,15 @@ class AdminText:
 
 Outcome = BookingOutcome | SeriesOutcome | CancelOutcome | AdminText
 
-_BOOKING_EVENTS = {"booked": Event.CRM_OK, "duplicate": Event.CRM_DUPLICATE, "rejected": Event.CRM_REJECTED}
+_BOOKING_EVENTS = {
+    "booked": Event.CRM_OK,
+    "duplicate": Event.CRM_DUPLICATE,
+    "rejected": Event.CRM_REJECTED,
+    "unknown": Event.CRM_UNVERIFIED,
+}
 
 
 def booking_event(outcome: BookingOutcome) -> Event:
-    """The one place a booking's result becomes an event: anything but a clear answer is "unavailable"."""
+    """The one place a booking's result becomes an event. "unknown" (the create may have landed) is
+    verified later; anything else unclear means the CRM is unavailable and nothing was created."""
     return _BOOKING_EVENTS.get(outcome.status, Event.CRM_UNAVAILABLE)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dancebot.channels.message import UnifiedMessage
-from dancebot.conversation import render
+from dancebot.conversation import render, triggers
 from dancebot.conversation.catalogue import Catalogue
-from dancebot.conversation.effects import Effect, Outcome, SaveProfile
+from dancebot.conversation.effects import Book, BookSeries, Cancel, Effect, Outcome, SaveProfile
 from dancebot.conversation.events import classify
 from dancebot.conversation.fsm import lookup
 from dancebot.conversation.session import Pending, Profile, Session
@@ -31,6 +31,23 @@ from dancebot.understanding.seam import Hints, Understander
 __all__ = ["Engine", "IllegalTransition", "Step"]
 
 log = get_logger(__name__)
+
+
+_ALWAYS = ("admin", "book:", "menu:")
+_TOPICS = {Event.PRICE: "price", Event.SCHEDULE: "schedule"}
+_OPEN = (
+    State.IDLE,
+    State.COLLECTING_INTENT,
+    State.BROWSING_SCHEDULE,
+)  # menu buttons mean the same whenever they are tapped
+
+
+def _stale_tap(msg: UnifiedMessage, session: Session) -> bool:
+    """A tap on a button that is no longer under the latest reply: its step is over."""
+    data = msg.callback_data
+    if not data or session.keyboard is None or data.startswith(_ALWAYS):
+        return False
+    return data not in session.keyboard
 
 
 class IllegalTransition(RuntimeError):
@@ -70,8 +87,28 @@ class Engine:
             log.info("fsm.expired_on_message", state=session.state)  # an expired summary or handoff is over
             session.enter(State.IDLE)
             session.reset()
-        await self.dispatch(turn, classify(u, State(session.state), is_edit=msg.is_edit))
-        return self._step(turn, profile)
+        if _stale_tap(msg, session):
+            log.info("engine.stale_button", data=msg.callback_data, state=session.state)
+            t = turn
+            t.say(t.t("stale_button"))  # never a second booking or cancel from an old button
+            if session.state != State.IDLE:
+                t.ask_again()
+        else:
+            event = classify(u, State(session.state), is_edit=msg.is_edit, last_topic=session.last_topic)
+            event = triggers.route(u, session, event)  # freeze, complaint, refund → the admin (triggers.py)
+            await self.dispatch(turn, event)
+            session.last_topic = _TOPICS.get(event) if session.state in _OPEN else None
+        step = self._step(turn, profile)
+        if msg.callback_message_id is not None:  # the tapped keyboard goes: the chat shows what is current
+            clear = OutboundJob(
+                kind="clear_keyboard",
+                chat_id=msg.chat_id,
+                channel=msg.channel,
+                target_message_id=msg.callback_message_id,
+                trace_id=msg.trace_id,
+            )
+            step.jobs.insert(0, clear)
+        return step
 
     async def system_event(
         self,
@@ -115,6 +152,7 @@ class Engine:
         """Run the table row for (state, event) and move to the state it returns, if the row allows it."""
         session = turn.session
         state = State(session.state)
+        turn.event = event
         row = lookup(state, event)
         if row is None:
             log.info("fsm.ignored", state=state.value, fsm_event=event.value)
@@ -145,13 +183,14 @@ class Engine:
 
     def _jobs(self, t: Turn) -> list[OutboundJob]:
         quiet = t.session.state in (State.HANDOFF_TO_ADMIN, State.ADMIN_RESPONDING)  # a human answers
-        waiting = t.session.state == State.BOOKING_IN_PROGRESS  # the receipt follows the CRM's answer
+        waiting = any(isinstance(e, Book | BookSeries | Cancel) for e in t.effects)  # the answer follows the CRM's
         if not t.parts and not quiet and not waiting and t.msg.is_textual and t.msg.text is not None:
             log.error("engine.no_reply", state=t.session.state)  # a bug: the client is never left unanswered
             if not t.ask_again():
                 t.ask(t.t("clarify"))
         if not t.parts:
             return []
+        t.session.keyboard = [b.data for row in t.buttons for b in row]
         reply = OutboundJob(
             chat_id=t.msg.chat_id,
             channel=t.msg.channel,

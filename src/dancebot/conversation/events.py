@@ -29,16 +29,36 @@ _INTENT_EVENTS = {
 _SIDE_QUESTIONS = frozenset({Event.PRICE, Event.INFO, Event.LATENESS, Event.GREETING, Event.THANKS})
 
 
-def classify(u: Understanding, state: State, *, is_edit: bool = False) -> Event:
-    """The event a message is in `state`: the one place a message's meaning meets the conversation."""
+_OPEN = (State.IDLE, State.COLLECTING_INTENT, State.BROWSING_SCHEDULE)
+_FOLLOW_UPS = {"price": Event.PRICE, "schedule": Event.SCHEDULE}
+
+
+def classify(u: Understanding, state: State, *, is_edit: bool = False, last_topic: str | None = None) -> Event:
+    """The event a message is in `state`: the one place a message's meaning meets the conversation.
+    `last_topic` is what the previous message asked ("price", "schedule"), for "а на сальсу?"."""
     if is_edit and state in (State.CONFIRM_BOOKING, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT):
         return Event.NO if state is State.CONFIRM_BOOKING else Event.SLOTS  # a correction, never a reset
+    follow_up = _FOLLOW_UPS.get(last_topic or "")
+    if follow_up and state in _OPEN and u.elliptic and u.has_slots and not u.callback and _only_slots(u):
+        return follow_up  # "а на сальсу?" after a price, "а в субботу?" after a day's schedule
+    if state in BOOKING_STATES and not u.callback and not u.has_slots and (u.asks_where or u.asks_who or u.asks_end):
+        return Event.INFO  # "а где это?", "кто ведёт?": about the class being booked, then the question again
+    if u.trial and u.faq is not None and not u.callback and u.phone is None and ("?" in u.text or not u.styles):
+        return Event.INFO  # "хочу попробовать, пробное есть?": the studio's trial answer, not a booking yet
+    if state is State.CONFIRM_BOOKING and not u.callback and u.asks_schedule and not u.wants and u.phone is None:
+        return Event.SCHEDULE  # "а что есть в субботу?": a list on the side, the summary stays
     event = _classify(u, state)
     if event is Event.SCHEDULE and u.unknown_style and not u.styles:
         return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
     if event is Event.YES and state is State.BROWSING_SCHEDULE:
         return Event.SLOTS  # "да" to "записать на одно из них?": go on with what was shown
     return event
+
+
+def _only_slots(u: Understanding) -> bool:
+    """Nothing but slot words: no intent of its own beyond what a bare style or day suggests."""
+    strong = {s.intent for s in u.intents if s.confidence >= 0.9}
+    return not strong & {Intent.BOOKING, Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.ADMIN, Intent.MY_BOOKINGS}
 
 
 def _classify(u: Understanding, state: State) -> Event:
@@ -74,12 +94,16 @@ def _classify(u: Understanding, state: State) -> Event:
     if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
         return Event.SLOTS
     top = u.intents[0].intent if u.intents else Intent.UNKNOWN
+    contacts = u.name is not None or (u.phone is not None and u.phone.valid)
+    if not in_booking and contacts and (u.styles or u.teachers) and "расписан" not in u.text.lower():
+        return Event.BOOKING  # "зумба во вторник утром, Нина 8953…": a name and a phone book, they don't browse
     if Intent.BOOKING in intents or (u.styles and u.wants and not in_booking):
         return Event.BOOKING  # "хочу на хилс, и сколько стоит?": the booking first, the price with it
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:
         return _INTENT_EVENTS[top]
     if (u.has_slots or u.unknown_style) and not in_booking and top not in (Intent.PRICE, Intent.INFO):
-        if u.phone is None and ((u.asks and (u.styles or u.teachers or u.branches)) or u.asks_schedule):
+        wish = u.wants or u.name is not None or u.phone is not None
+        if not wish and ((u.asks and (u.styles or u.teachers or u.branches)) or u.asks_schedule):
             return Event.SCHEDULE  # "что есть на Светланской вечером?" asks, it does not book
         if top is Intent.UNKNOWN and "?" in u.text and not (u.styles or u.teachers or u.branches):
             return Event.UNKNOWN  # "можно арендовать зал на вечер?": a question for the admin, not a class time

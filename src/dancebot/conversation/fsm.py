@@ -65,6 +65,8 @@ CLIENT_EVENTS = (
     E.PICK,
     E.ABORT,
     E.UNKNOWN,
+    E.FREEZE,
+    E.COMPLAINT,
 )
 # collecting may also record the request when the CRM is down (IDLE), or ask for a phone first
 COLLECTING = (*FIRST_MISSING, S.IDLE)
@@ -72,12 +74,15 @@ COLLECTING = (*FIRST_MISSING, S.IDLE)
 _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Target, ...]]] = [
     # starting things, from anywhere a client is talking to the bot
     (CONVERSING, (E.BOOKING,), booking.collect, COLLECTING),
-    (CONVERSING, (E.SCHEDULE,), browse.show_schedule, (S.BROWSING_SCHEDULE, S.IDLE)),
+    (CONVERSING, (E.SCHEDULE,), browse.show_schedule, (S.BROWSING_SCHEDULE, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), cancel.start_cancel, (S.CANCEL_FLOW, S.IDLE)),
     (CONVERSING, (E.SERIAL_BOOKING,), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
     (CONVERSING, (E.ADMIN,), handoff.handoff, (S.HANDOFF_TO_ADMIN,)),
+    # for the administrator after the facts (a freeze's reason and dates), or at once (PRODUCT.md §11)
+    (CONVERSING, (E.FREEZE,), handoff.freeze, (S.COLLECTING_INTENT, S.HANDOFF_TO_ADMIN, S.IDLE)),
+    (CONVERSING, (E.COMPLAINT,), handoff.complaint, (S.HANDOFF_TO_ADMIN,)),
     # questions on the side: answered; inside a flow the pending question is asked again
-    (OPEN_STATES, ANSWERS, browse.answer, (SAME,)),
+    (OPEN_STATES, ANSWERS, browse.answer, (SAME, S.HANDOFF_TO_ADMIN)),
     (OPEN_STATES, (E.UNKNOWN,), browse.unknown, (S.COLLECTING_INTENT, S.HANDOFF_TO_ADMIN)),
     (OPEN_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
     (OPEN_STATES, (E.YES, E.NO, E.ABORT), browse.acknowledge, (S.IDLE,)),
@@ -86,7 +91,8 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     ((*BOOKING_STATES, S.SERIAL_BOOKING), (E.ABORT,), outcome.abort_booking, (S.IDLE,)),
     # collecting slots
     (BOOKING_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
-    (COLLECTS, (E.YES,), browse.reprompt, (SAME,)),
+    (COLLECTS, (E.YES,), booking.take_offered, COLLECTING),
+    ((S.CONFIRM_BOOKING,), (E.SCHEDULE,), browse.schedule_aside, (SAME,)),
     (COLLECTS, (E.NO,), outcome.abort_booking, (S.IDLE,)),
     # the summary: yes books (an effect); the CRM's answer comes back as the next event
     ((S.CONFIRM_BOOKING,), (E.YES,), outcome.book, (S.BOOKING_IN_PROGRESS,)),
@@ -102,6 +108,7 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
         (S.COLLECTING_DATETIME, S.COLLECTING_CONTACT, S.IDLE),
     ),
     ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNAVAILABLE,), outcome.fallback, (S.IDLE,)),
+    ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNVERIFIED,), outcome.verifying, (S.IDLE,)),
     # cancelling a booking / my bookings; a reschedule goes on into the booking states
     ((S.CANCEL_FLOW,), (E.SLOTS, E.PICK, E.YES), cancel.cancel_step, (S.CANCEL_FLOW, S.IDLE, *FIRST_MISSING)),
     ((S.CANCEL_FLOW,), (E.NO, E.ABORT), cancel.cancel_declined, (S.IDLE,)),
@@ -110,8 +117,13 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     # serial booking
     ((S.SERIAL_BOOKING,), (E.SLOTS, E.PICK), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
     ((S.SERIAL_BOOKING,), (E.NO,), outcome.abort_booking, (S.IDLE,)),
-    ((S.SERIAL_BOOKING,), (E.YES,), series.book_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
-    ((S.SERIAL_BOOKING,), (E.SERIES_DONE,), series.series_receipt, (S.IDLE,)),
+    (
+        (S.SERIAL_BOOKING,),
+        (E.YES,),
+        series.book_series,
+        (S.BOOKING_IN_PROGRESS, S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE),
+    ),
+    ((S.BOOKING_IN_PROGRESS,), (E.SERIES_DONE,), series.series_receipt, (S.IDLE,)),
     # the human administrator
     ((S.HANDOFF_TO_ADMIN, S.ADMIN_RESPONDING), CLIENT_EVENTS, handoff.relay, (SAME,)),
     ((S.HANDOFF_TO_ADMIN,), (E.ADMIN_REPLY,), handoff.admin_reply, (S.ADMIN_RESPONDING,)),

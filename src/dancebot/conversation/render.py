@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from dancebot.conversation.slots import kb_teacher
 from dancebot.crm.models import Occurrence
 from dancebot.kb import KnowledgeBase
 from dancebot.outbound.messages import Button
@@ -30,7 +31,7 @@ _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u23f0-\u23ff\u2705]")
 
 
 def teacher_short(occ: Occurrence, kb: KnowledgeBase, lang: str) -> str:
-    teacher = kb.teacher_by_crm_id(occ.teacher_id) if occ.teacher_id is not None else None
+    teacher = kb_teacher(occ, kb)
     if teacher is None:
         return occ.teacher_name
     if lang == "ru" and teacher.aliases:
@@ -60,6 +61,18 @@ def class_label(occ: Occurrence, kb: KnowledgeBase, lang: str) -> str:
 
 def when_label(occ: Occurrence, lang: str) -> str:
     return describe_datetime(occ.start, lang)
+
+
+def series_dates(occs: Sequence[Occurrence], lang: str, *, compact: bool) -> str:
+    """The classes of a series, one a line; `compact` (WhatsApp's 200 characters) puts dates of one weekday
+    and time on one line: "чт 03.12, 10.12, 17.12 в 20:00"."""
+    same = len({(o.start.weekday(), o.start.time()) for o in occs}) == 1
+    if not (compact and same and len(occs) > 1):
+        return "\n".join(when_label(o, lang) for o in occs)
+    first = when_label(occs[0], lang)
+    day, _, at = first.partition(" ")  # "чт", "03.12 в 20:00"
+    dates = ", ".join(f"{o.start:%d.%m}" for o in occs)
+    return f"{day} {dates} {at.split(' ', 1)[1]}"
 
 
 def occ_line(occ: Occurrence, kb: KnowledgeBase, lang: str) -> str:

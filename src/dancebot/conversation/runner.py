@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.effects import (
@@ -28,12 +29,15 @@ from dancebot.conversation.effects import (
     SaveProfile,
     ScheduleReminders,
     SeriesOutcome,
+    VerifyBooking,
     booking_event,
 )
 from dancebot.conversation.engine import Engine, Step
 from dancebot.conversation.fallback import record_fallback
 from dancebot.conversation.session import Session
 from dancebot.conversation.states import Event
+from dancebot.conversation.testmode import test_command
+from dancebot.conversation.verify import VerifyJob, schedule_verification
 from dancebot.crm.errors import CRMError
 from dancebot.crm.service import CRMService
 from dancebot.logs import get_logger
@@ -47,16 +51,21 @@ log = get_logger(__name__)
 
 BOOKING_TIMEOUT = 30.0  # PRODUCT.md §5: BOOKING_IN_PROGRESS 30 s → fallback
 FollowUp = tuple[Event, Outcome]
+# LLM_REWRITE (llm/rewrite.py): the turn's jobs → the same jobs, texts reworded where the policy allows.
+Rewriter = Callable[[list[OutboundJob], Session], Awaitable[list[OutboundJob]]]
 
 
 class ConversationRunner:
-    def __init__(self, rt: Runtime, engine: Engine, crm: CRMService) -> None:
+    def __init__(self, rt: Runtime, engine: Engine, crm: CRMService, rewriter: Rewriter | None = None) -> None:
         self._rt = rt
         self.engine = engine
-        self._crm = crm
+        self.crm = crm
+        self._rewriter = rewriter
 
     async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]:
         """A client's message → the replies to queue (the session is updated in place)."""
+        if (answer := await test_command(self._rt, self.crm, msg, session)) is not None:  # TEST_MODE only
+            return answer
         profile = await self._rt.sessions.load_profile(msg.channel, msg.chat_id)
         step = await self.engine.handle(msg, session, profile, now=self._rt.now(), epoch=time.time())
         return await self._settle(session, step, msg.trace_id)
@@ -86,36 +95,53 @@ class ConversationRunner:
                             session, step.profile, event, now=self._rt.now(), trace_id=trace_id, outcome=outcome
                         )
                     )
-        return jobs
+        return jobs if self._rewriter is None else await self._rewriter(jobs, session)
 
     async def _perform(
         self, effect: Effect, session: Session, trace_id: str, jobs: list[OutboundJob]
     ) -> FollowUp | None:
         """Do one effect; an effect whose outcome matters returns it as the next event."""
-        rt, channel, chat_id = self._rt, session.channel, session.chat_id
+        match effect:
+            case Book() | BookSeries() | Cancel():
+                return await self._ask_crm(effect, session, trace_id)
+            case AlertAdmin():
+                jobs.extend(self._admin_job(effect, trace_id))
+            case _:
+                await self._record(effect, session, trace_id)
+        return None
+
+    async def _ask_crm(self, effect: Book | BookSeries | Cancel, session: Session, trace_id: str) -> FollowUp:
+        """The effects the CRM answers; a booking saves the session first, so messages arriving meanwhile
+        wait in the buffer (PRODUCT.md §5)."""
         match effect:
             case Book():
-                await rt.sessions.save(session)  # messages arriving now are buffered (PRODUCT.md §5)
+                await self._rt.sessions.save(session)
                 outcome = await self._book(effect, session, trace_id)
                 return booking_event(outcome), outcome
             case BookSeries():
-                results = await self._crm.book_series(
+                await self._rt.sessions.save(session)
+                results = await self.crm.book_series(
                     occurrences=effect.occurrences,
                     name=effect.name,
                     phone_e164=effect.phone,
-                    channel=channel,
-                    chat_id=chat_id,
+                    channel=session.channel,
+                    chat_id=session.chat_id,
                     trace_id=trace_id,
                 )
                 return Event.SERIES_DONE, SeriesOutcome(tuple(results))
             case Cancel():
                 try:
-                    await self._crm.cancel(
+                    await self.crm.cancel(
                         effect.reservation_id, phone_e164=effect.phone, occurrence_id=effect.occurrence_id
                     )
                 except CRMError as exc:
                     return Event.CANCEL_FAILED, CancelOutcome(effect, reason=type(exc).__name__)
                 return Event.CANCEL_DONE, CancelOutcome(effect)
+
+    async def _record(self, effect: Effect, session: Session, trace_id: str) -> None:
+        """The effects nobody answers: reminders, verification jobs, requests for the admin, the profile."""
+        rt, channel, chat_id = self._rt, session.channel, session.chat_id
+        match effect:
             case ScheduleReminders():
                 await reminders.schedule(
                     rt,
@@ -126,6 +152,17 @@ class ConversationRunner:
                     lang=effect.lang,
                     now=rt.now(),
                 )
+            case VerifyBooking():
+                job = VerifyJob(
+                    channel=channel,
+                    chat_id=chat_id,
+                    occurrence=effect.occurrence,
+                    name=effect.name,
+                    phone=effect.phone,
+                    lang=effect.lang,
+                    trace_id=trace_id,
+                )
+                await schedule_verification(rt, job, now=time.time())
             case DropReminders():
                 await reminders.remove(rt, channel=channel, chat_id=chat_id, occurrence_id=effect.occurrence_id)
             case RecordFallback():
@@ -138,16 +175,13 @@ class ConversationRunner:
                     trace_id=trace_id,
                     details=effect.details,
                 )
-            case AlertAdmin():
-                jobs.extend(self._admin_job(effect, trace_id))
             case SaveProfile():
                 await rt.sessions.save_profile(channel, chat_id, effect.profile)
-        return None
 
     async def _book(self, effect: Book, session: Session, trace_id: str) -> BookingOutcome:
         try:
             async with asyncio.timeout(BOOKING_TIMEOUT):
-                result = await self._crm.book(
+                result = await self.crm.book(
                     occurrence=effect.occurrence,
                     name=effect.name,
                     phone_e164=effect.phone,

@@ -28,6 +28,7 @@ __all__ = [
     "PROFILE_TTL",
     "SESSION_TTL",
     "CancelFlow",
+    "Freeze",
     "Pending",
     "Profile",
     "Replaces",
@@ -121,6 +122,14 @@ class CancelFlow(_Doc):
     chosen: BookedClass | None = None
 
 
+class Freeze(_Doc):
+    """A subscription freeze being asked for: the reason and the dates the admin needs (PRODUCT.md §11)."""
+
+    reason: str | None = None
+    dates: str | None = None
+    asked: int = 0  # how often the bot asked for what is missing
+
+
 class Pending(_Doc):
     """What the bot is waiting for: the last question (asked again after a side question), its buttons,
     the slot it asks for, and the cancel flow's progress."""
@@ -130,6 +139,7 @@ class Pending(_Doc):
     request_contact: bool = False
     slot: SlotName | None = None
     cancel: CancelFlow | None = None
+    freeze: Freeze | None = None  # collecting a freeze request's facts (conversation/actions/handoff.py)
 
 
 class Session(_Doc):
@@ -145,6 +155,8 @@ class Session(_Doc):
     reprompts: dict[str, int] = Field(default_factory=dict)
     history: list[str] = Field(default_factory=list)  # last client messages, for the admin's context
     reprompted_confirm: bool = False  # the one timeout reminder of this state was sent
+    last_topic: str | None = None  # "price" / "schedule": what the last message asked, for "а на сальсу?"
+    keyboard: list[str] | None = None  # data of the buttons under the latest reply; None: not known (old session)
 
     def enter(self, state: str) -> None:
         if state != self.state:

@@ -13,6 +13,8 @@ from typing import Any
 
 from dancebot.crm.models import Occurrence
 from dancebot.kb import KnowledgeBase
+from dancebot.kb.schema import Teacher
+from dancebot.understanding.entities import resolve_teachers
 from dancebot.understanding.temporal import TimeConstraint
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "constraint_from_json",
     "constraint_to_json",
     "filter_occurrences",
+    "kb_teacher",
     "style_of",
     "styles_in",
     "teacher_of",
@@ -32,8 +35,32 @@ def style_of(occ: Occurrence, kb: KnowledgeBase) -> str | None:
 
 
 def teacher_of(occ: Occurrence, kb: KnowledgeBase) -> str | None:
-    teacher = kb.teacher_by_crm_id(occ.teacher_id) if occ.teacher_id is not None else None
+    teacher = kb_teacher(occ, kb)
     return teacher.id if teacher else None
+
+
+_BY_NAME: dict[int, tuple[KnowledgeBase, dict[str, str | None]]] = {}
+
+
+def kb_teacher(occ: Occurrence, kb: KnowledgeBase) -> Teacher | None:
+    """The KB teacher of a class: by `crm_teacher_id` when the KB has it, else by the CRM's teacher name
+    matched to the KB names and aliases (lemmas, fuzzy) — PRODUCT.md §8: teacher questions work either way.
+    An ambiguous name matches nobody rather than the wrong person."""
+    if occ.teacher_id is not None and (by_id := kb.teacher_by_crm_id(occ.teacher_id)) is not None:
+        return by_id
+    name = occ.teacher_name.strip()
+    if not name:
+        return None
+    owner, names = _BY_NAME.get(id(kb), (None, {}))
+    if owner is not kb:
+        names = {}
+        _BY_NAME[id(kb)] = (kb, names)
+    if name not in names:
+        matches = resolve_teachers(name, kb)
+        clear = len(matches) == 1 or (len(matches) > 1 and matches[0].score > matches[1].score)
+        names[name] = matches[0].id if matches and clear else None
+    found = names[name]
+    return kb.teacher(found) if found else None
 
 
 def branch_of(occ: Occurrence, kb: KnowledgeBase) -> str | None:

@@ -46,11 +46,14 @@ class Event(StrEnum):
     PICK = "pick"  # a button or a number choosing one of the offered options
     ABORT = "abort"  # "передумал", "отмена": leave the current flow
     UNKNOWN = "unknown"
+    FREEZE = "freeze"  # a subscription freeze: its reason and dates are collected, then the admin takes over
+    COMPLAINT = "complaint"  # a complaint or a refund: straight to the admin
     # from the system: the outcome of an effect, a timeout, the administrator
     CRM_OK = "crm_ok"
     CRM_DUPLICATE = "crm_duplicate"
     CRM_REJECTED = "crm_rejected"
     CRM_UNAVAILABLE = "crm_unavailable"
+    CRM_UNVERIFIED = "crm_unverified"  # the booking's outcome is unknown: it is verified later, never re-sent
     SERIES_DONE = "series_done"  # every class of a series has its result
     CANCEL_DONE = "cancel_done"  # the CRM cancelled a reservation
     CANCEL_FAILED = "cancel_failed"  # it could not: the admin gets the request
@@ -67,6 +70,7 @@ SYSTEM_EVENTS = frozenset(
         Event.CRM_DUPLICATE,
         Event.CRM_REJECTED,
         Event.CRM_UNAVAILABLE,
+        Event.CRM_UNVERIFIED,
         Event.SERIES_DONE,
         Event.CANCEL_DONE,
         Event.CANCEL_FAILED,

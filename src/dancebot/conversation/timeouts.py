@@ -1,7 +1,7 @@
 """Timeouts (PRODUCT.md §5, §20), pure: which timeout a session has reached at a given moment.
 
 CONFIRM_BOOKING 1 h → one "Ещё актуально?", 3 h → IDLE with a notice; BOOKING_IN_PROGRESS stuck (a
-crashed turn) → treated as an unknown outcome; HANDOFF_TO_ADMIN 2 h → a second alert to the admin;
+crashed turn) → an unknown outcome, verified later; HANDOFF_TO_ADMIN 2 h → a second alert to the admin;
 ADMIN_RESPONDING 4 h → the client is told the admin will answer later → IDLE. The worker sweeps them
 (`sweeps.py`) and the engine checks them on the next message too.
 """
@@ -30,7 +30,7 @@ def timeout_event(session: Session, now: float) -> Event | None:
         if age > CONFIRM_REPROMPT and not session.reprompted_confirm:
             return Event.TIMEOUT_REPROMPT
     elif state == State.BOOKING_IN_PROGRESS and age > BOOKING_STUCK:
-        return Event.CRM_UNAVAILABLE
+        return Event.CRM_UNVERIFIED  # the turn died mid-booking: the create may have been sent
     elif state == State.HANDOFF_TO_ADMIN:
         if age > ADMIN_EXPIRE:
             return Event.TIMEOUT_EXPIRE

@@ -18,6 +18,7 @@ from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation.catalogue import Catalogue
 from dancebot.conversation.effects import AlertAdmin, Effect, Outcome
 from dancebot.conversation.session import Profile, Session, Slots
+from dancebot.conversation.states import Event
 from dancebot.crm.models import BookedClass, Occurrence
 from dancebot.kb.schema import KnowledgeBase
 from dancebot.outbound.messages import Button
@@ -51,6 +52,7 @@ class Turn:
     lang: Lang
     now: datetime
     outcome: Outcome | None = None  # the data of a system event
+    event: Event | None = None  # the event being handled (set by the engine)
     # output
     preface: list[str] = field(default_factory=list)  # whole messages sent before the reply
     parts: list[str] = field(default_factory=list)
@@ -79,7 +81,7 @@ class Turn:
         return self.u.callback or ""
 
     def t(self, key: str, **fields: object) -> str:
-        return self.deps.catalogue.text(key, self.lang, **fields)
+        return self.deps.catalogue.text_for(key, self.lang, self.msg.channel, **fields)
 
     def do(self, *effects: Effect) -> None:
         self.effects.extend(effects)

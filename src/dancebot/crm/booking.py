@@ -5,14 +5,17 @@
     ensure the client; its reservations already hold the class (schedule id + date) → "duplicate"
     create → "booked"
       CRM said no → "rejected" with its reason; the key is released so another class can be picked
-      outcome unknown (timeout / 5xx / odd answer after the create was sent) → re-read the reservations:
-        stored → "booked"; not stored → ONE more create; re-read failed → "unknown" (admin verifies)
+      outcome unknown (timeout / 5xx / odd answer after the create was sent) → one re-read at once:
+        stored → "booked"; not stored yet, or the re-read failed → "unknown": NEVER a second create (the
+        first request may still land seconds later); the caller verifies later (`verify`, at growing
+        intervals) and the key is held for the whole verification window
     CRM unavailable / refused key / odd answer before the create → "unavailable", key released
     a class that has already started → "rejected" ("past") without asking the CRM
 
-The key is kept after "booked", "duplicate" and "unknown": a retry within 10 minutes must not POST
-again. Every call writes one `booking_attempts` row — also when the caller's timeout cancels the flow
-midway (outcome "unknown", the key kept); a success invalidates the cached schedule.
+The key is kept after "booked", "duplicate" and "unknown" (for "unknown", `VERIFY_HOLD` seconds, longer
+than the verification takes): a retry in that time must not POST again. Every call writes one
+`booking_attempts` row — also when the caller's timeout cancels the flow midway (outcome "unknown", the
+key kept); a success invalidates the cached schedule.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from dancebot.logs import get_logger, mask_text
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 
-__all__ = ["IDEMPOTENCY_TTL", "BookingFlow", "BookingResult", "BookingStatus", "booking_fingerprint"]
+__all__ = ["IDEMPOTENCY_TTL", "VERIFY_HOLD", "BookingFlow", "BookingResult", "BookingStatus", "booking_fingerprint"]
 
 log = get_logger(__name__)
 
 IDEMPOTENCY_TTL: Final = 600
+VERIFY_HOLD: Final = 30 * 60  # the key outlives every verification read of an unknown outcome
 BookingStatus = Literal["booked", "duplicate", "rejected", "unavailable", "unknown"]
 _Outcome = tuple[BookingStatus, str | None]
 
@@ -109,14 +113,40 @@ class BookingFlow:
                 outcome = await self._attempt(occurrence, name, trail)
             except BaseException as exc:  # cancelled (the caller's timeout), a bug, Redis trouble: keep the key
                 trail.note(f"aborted: {type(exc).__name__}")
-                await asyncio.shield(self._record(("unknown", "unverified"), trail))
+                await asyncio.shield(self._hold_for_verification(key, trail))
                 raise
             if outcome[0] in ("rejected", "unavailable"):
                 await self._rt.redis.delete(key)
+            elif outcome[0] == "unknown":
+                await self._rt.redis.expire(key, VERIFY_HOLD)
         result = await self._record(outcome, trail)
         if result.status == "booked":
             await self._cache.invalidate_schedule()
         return result
+
+    async def _hold_for_verification(self, key: str, trail: _Trail) -> None:
+        await self._rt.redis.expire(key, VERIFY_HOLD)
+        await self._record(("unknown", "unverified"), trail)
+
+    async def verify(
+        self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str, attempt: int
+    ) -> bool | None:
+        """One verification read after an unknown outcome: does the client's CRM record now hold the class?
+        None when the CRM could not be read. Never creates anything; writes a `booking_attempts` row."""
+        trail = _Trail(occurrence, _e164(phone_e164), channel, chat_id, trace_id)
+        try:
+            client = await self._cache.client_by_phone(trail.phone)
+            trail.client_id = client.id if client else None
+            stored = client is not None and await self._holds(client.id, occurrence)
+        except CRMError as exc:
+            trail.note(f"verification read #{attempt} failed ({type(exc).__name__})")
+            await self._record(("unknown", "unverified"), trail)
+            return None
+        trail.note(f"verification read #{attempt}: {'stored' if stored else 'not stored'}")
+        await self._record(("booked", None) if stored else ("unknown", "unverified"), trail)
+        if stored:
+            await self._cache.invalidate_schedule()
+        return stored
 
     async def skip(
         self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str
@@ -150,25 +180,22 @@ class BookingFlow:
     async def _create(
         self, client_id: int, template: ScheduleTemplate, occurrence: Occurrence, trail: _Trail
     ) -> _Outcome:
-        """Create, resolving an unknown outcome by re-reading; at most two creates, the second only after
-        a successful re-read showed the first was not stored."""
-        for attempt in (1, 2):
-            try:
-                await self._client.create_booking(client_id, template, occurrence.date)
-            except (CRMUnknownOutcome, CRMProtocolError) as exc:
-                trail.note(f"create #{attempt}: outcome unknown ({type(exc).__name__})")
-            else:
-                trail.note(f"create #{attempt}: stored")
-                return "booked", None
-            try:
-                stored = await self._holds(client_id, occurrence)
-            except CRMError as exc:
-                trail.note(f"re-read failed ({type(exc).__name__})")
-                return "unknown", "unverified"
-            trail.note("re-read: stored" if stored else "re-read: not stored")
-            if stored:
-                return "booked", None
-        return "unknown", "unverified"
+        """ONE create. An unknown outcome is re-read once at once; not there (yet) → "unknown", and the
+        caller verifies later: a slow CRM may still store the first request, so there is no second."""
+        try:
+            await self._client.create_booking(client_id, template, occurrence.date)
+        except (CRMUnknownOutcome, CRMProtocolError) as exc:
+            trail.note(f"create: outcome unknown ({type(exc).__name__})")
+        else:
+            trail.note("create: stored")
+            return "booked", None
+        try:
+            stored = await self._holds(client_id, occurrence)
+        except CRMError as exc:
+            trail.note(f"re-read failed ({type(exc).__name__})")
+            return "unknown", "unverified"
+        trail.note("re-read: stored" if stored else "re-read: not stored yet")
+        return ("booked", None) if stored else ("unknown", "unverified")
 
     async def _holds(self, client_id: int, occurrence: Occurrence) -> bool:
         bookings = await self._client.list_bookings(client_id)

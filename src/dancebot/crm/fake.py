@@ -25,9 +25,13 @@ Behaviour:
 
 Test hooks: `fail_next(n, mode)`, `set_mode(mode | None)` (a persistent outage), `hang_seconds`,
 `store_then_hang(n)` (the next n creates are stored, then the answer is delayed by `hang_seconds`),
-`reject_duplicates`, and `requests` (every request seen). Failure modes: "500" = HTTP 500 HTML;
-"html" = 200 login page; "hang" = wait `hang_seconds`, then answer normally; "timeout" = wait
-`hang_seconds`, then HTTP 504 HTML (a proxy gave up).
+`reject_duplicates`, and `requests` (every request seen). A slow CRM that commits late:
+`store_late(n, after)` (the next n creates are answered and stored only `after` seconds later, whether or
+not the caller is still waiting), `lose_next_creates(n)` (the next n creates are never stored; answered
+after `hang_seconds` with a 504); `reset_hooks()` clears every pending hook. Another tenant's data:
+`create_fake_impulse(seed_data=...)` takes a builder of `SeedData` instead of the demo studio.
+Failure modes: "500" = HTTP 500 HTML; "html" = 200 login page; "hang" = wait `hang_seconds`, then
+answer normally; "timeout" = wait `hang_seconds`, then HTTP 504 HTML (a proxy gave up).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import asyncio
 import datetime as dt
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -44,12 +49,13 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from dancebot.crm.fake_seed import build_seed, reservation_record
+from dancebot.crm.fake_seed import SeedData, build_seed, reservation_record
 from dancebot.crm.models import normalize_phone
 
-__all__ = ["FailMode", "FakeImpulse", "RecordedRequest", "create_fake_impulse", "main"]
+__all__ = ["FailMode", "FakeImpulse", "RecordedRequest", "SeedBuilder", "create_fake_impulse", "main"]
 
 FailMode = Literal["500", "html", "hang", "timeout"]
+SeedBuilder = Callable[[dt.date, dt.tzinfo], SeedData]  # a tenant's data for `today` in the studio's zone
 _FILTERS_IGNORED = {"client", "reservation"}
 
 LOGIN_PAGE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Impulse CRM — Вход</title>
@@ -85,8 +91,10 @@ class RecordedRequest:
 class FakeImpulse:
     """State (plain JSON dicts keyed by id) plus the ASGI `app` serving it."""
 
-    def __init__(self, *, api_key: str, today: dt.date, seed: int, tz: dt.tzinfo) -> None:
-        data = build_seed(today, tz, seed)
+    def __init__(
+        self, *, api_key: str, today: dt.date, seed: int, tz: dt.tzinfo, seed_data: SeedBuilder | None = None
+    ) -> None:
+        data = seed_data(today, tz) if seed_data is not None else build_seed(today, tz, seed)
         self.api_key = api_key
         self.today = today
         self.tz = tz
@@ -106,6 +114,9 @@ class FakeImpulse:
         self._failures: deque[FailMode] = deque()
         self._mode: FailMode | None = None
         self._hang_after_store = 0
+        self._late_stores: deque[float] = deque()
+        self._lost_creates = 0
+        self._background: set[asyncio.Task[None]] = set()
         self.app = self._build_app()
 
     @property
@@ -133,6 +144,23 @@ class FakeImpulse:
     def store_then_hang(self, n: int = 1) -> None:
         """The next `n` creates are stored, then answered only after `hang_seconds`."""
         self._hang_after_store += n
+
+    def store_late(self, n: int = 1, after: float = 12.0) -> None:
+        """The next `n` creates are stored `after` seconds after they arrive (and only then answered): a CRM
+        that commits after the caller's timeout. The store happens even if the caller hung up."""
+        self._late_stores.extend([after] * n)
+
+    def lose_next_creates(self, n: int = 1) -> None:
+        """The next `n` creates are never stored; each is answered after `hang_seconds` with a 504."""
+        self._lost_creates += n
+
+    def reset_hooks(self) -> None:
+        """Forget every pending failure, outage and slow-create hook (stores already scheduled still land)."""
+        self._failures.clear()
+        self._mode = None
+        self._hang_after_store = 0
+        self._late_stores.clear()
+        self._lost_creates = 0
 
     def active_reservations(
         self, *, client_id: int | None = None, schedule_id: int | None = None, day: dt.date | None = None
@@ -254,6 +282,16 @@ class FakeImpulse:
         day = dt.datetime.fromtimestamp(ts, dt.UTC).date()
         if rejection := self._booking_rejection(client["id"], template, day):
             return _error(200, rejection)
+        if self._lost_creates > 0:
+            self._lost_creates -= 1
+            await asyncio.sleep(self.hang_seconds)
+            return HTMLResponse(GATEWAY_TIMEOUT_PAGE, 504)
+        if self._late_stores:
+            stored = asyncio.create_task(self._store_later(self._late_stores.popleft(), client, template, day))
+            self._background.add(stored)  # a task of its own: it lands even if this request is cancelled
+            stored.add_done_callback(self._background.discard)
+            await asyncio.shield(stored)
+            return JSONResponse({"success": True, "count": 1})
         reservation_id = max(self.reservations, default=5000) + 1
         self.reservations[reservation_id] = reservation_record(reservation_id, client, template, day)
         await self._delay_after_store()
@@ -305,6 +343,11 @@ class FakeImpulse:
                 return client_id
         return None
 
+    async def _store_later(self, after: float, client: dict[str, Any], template: dict[str, Any], day: dt.date) -> None:
+        await asyncio.sleep(after)
+        reservation_id = max(self.reservations, default=5000) + 1
+        self.reservations[reservation_id] = reservation_record(reservation_id, client, template, day)
+
     async def _delay_after_store(self) -> None:
         if self._hang_after_store > 0:
             self._hang_after_store -= 1
@@ -353,11 +396,17 @@ def _matches(value: Any, expected: Any) -> bool:
 
 
 def create_fake_impulse(
-    *, api_key: str = "test-key", today: dt.date | None = None, seed: int = 42, tz: str = "Asia/Vladivostok"
+    *,
+    api_key: str = "test-key",
+    today: dt.date | None = None,
+    seed: int = 42,
+    tz: str = "Asia/Vladivostok",
+    seed_data: SeedBuilder | None = None,
 ) -> FakeImpulse:
-    """A fresh fake tenant with the demo studio; `today` defaults to the studio's current date."""
+    """A fresh fake tenant with the demo studio (or `seed_data`'s); `today` defaults to the studio's date."""
     zone = ZoneInfo(tz)
-    return FakeImpulse(api_key=api_key, today=today or dt.datetime.now(zone).date(), seed=seed, tz=zone)
+    today = today or dt.datetime.now(zone).date()
+    return FakeImpulse(api_key=api_key, today=today, seed=seed, tz=zone, seed_data=seed_data)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -115,6 +115,19 @@ class CRMService:
             occurrence=occurrence, name=name, phone_e164=phone_e164, channel=channel, chat_id=chat_id, trace_id=trace_id
         )
 
+    async def verify_booking(
+        self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str, attempt: int
+    ) -> bool | None:
+        """After an unknown outcome: is the class now in the client's reservations? None: couldn't read."""
+        return await self._flow.verify(
+            occurrence=occurrence,
+            phone_e164=phone_e164,
+            channel=channel,
+            chat_id=chat_id,
+            trace_id=trace_id,
+            attempt=attempt,
+        )
+
     async def book_series(
         self,
         *,

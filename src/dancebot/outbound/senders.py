@@ -62,6 +62,8 @@ class TelegramSender:
         try:
             if job.kind == "callback_answer":
                 await self._bot.answer_callback_query(job.callback_query_id or "", text=job.text or None)
+            elif job.kind == "clear_keyboard":
+                await self._clear_keyboard(job)
             else:
                 await self._bot.send_message(job.chat_id, job.text, reply_markup=_markup(job))
         except RetryAfter as exc:
@@ -74,6 +76,17 @@ class TelegramSender:
             raise SendError(f"telegram bad request: {exc.message}", permanent=True) from exc
         except TelegramError as exc:
             raise SendError(f"telegram error: {type(exc).__name__}") from exc
+
+    async def _clear_keyboard(self, job: OutboundJob) -> None:
+        """A choice was taken: its buttons go, so the chat shows only what is current. Already gone (or the
+        message too old to edit) is fine: there is nothing left to tap."""
+        if job.target_message_id is None:
+            return
+        try:
+            await self._bot.edit_message_reply_markup(job.chat_id, job.target_message_id, reply_markup=None)
+        except BadRequest as exc:
+            if not any(s in exc.message.lower() for s in ("not modified", "not found", "can't be edited")):
+                raise
 
 
 class ConsoleSender:
@@ -91,7 +104,7 @@ class ConsoleSender:
         return None
 
     async def send(self, job: OutboundJob) -> None:
-        if job.kind == "callback_answer":
+        if job.kind in ("callback_answer", "clear_keyboard"):
             return
         prefix = "🤖 " if job.chat_id == self._client else f"[{job.purpose} → админ-чат {job.chat_id}] "
         lines = [prefix + job.text]

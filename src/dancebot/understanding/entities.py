@@ -318,7 +318,8 @@ def _fuzzy(tokens: tuple[str, ...], term: _Term, mode: Mode) -> Iterator[_Span]:
     for start, token in enumerate(tokens):
         if len(token) < 4 or token.isdigit():
             continue
-        if is_known_word(token) and (mode == "word" or not name_forms(token)):
+        clipped = len(token) >= 5 and key.startswith(token) and len(key) - len(token) == 1  # "детски" → "детские"
+        if is_known_word(token) and (mode == "word" or not name_forms(token)) and not clipped:
             continue
         if not (is_cyrillic(token) or is_latin(token)):
             continue

@@ -98,9 +98,14 @@ def price_answer(
     lang: Literal["ru", "en"] = "ru",
     *,
     subscriptions: bool = True,
+    classes: int | None = None,
 ) -> str:
-    """Single-class prices of `style_ids` (all styles when empty) and the subscriptions, from the KB."""
+    """Single-class prices of `style_ids` (all styles when empty) and the subscriptions, from the KB.
+    `classes` ("абонемент на 8 занятий"): only the subscriptions of that many classes, when the KB has any."""
     texts = _PRICE_TEXTS[lang]
+    matching = [s for s in kb.subscriptions if classes is not None and s.classes == classes]
+    if matching:
+        return _subscriptions_line(matching, texts)
     services = [s for s in (kb.service(i) for i in style_ids) if s is not None] or list(kb.services)
     if len(services) == 1:
         lines = [texts["one"].format(name=services[0].name, price=services[0].price_single)]

@@ -78,6 +78,8 @@ _WEEKDAYS = frozenset(
     "tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays "
     "saturdays sundays mon tue wed thu fri sat sun".split()
 )
+_COUNTS = frozenset("2 3 4 5 два две три четыре пять two three four five".split())
+_PASSES = frozenset("абонемент безлимит subscription membership pass".split())
 _SESSION_NOUNS = frozenset("занятие раз урок тренировка class classes lesson lessons session sessions".split())
 _BOOKING_NOUNS = frozenset("запись занятие бронь бронирование тренировка урок booking bookings class".split())
 _BOOKED = frozenset({"записан", "записана", "записаны", "booked"})
@@ -191,18 +193,20 @@ def _booking(msg: _Msg) -> float:
 
 
 def _serial(msg: _Msg) -> float:
+    if msg.has(_PRICE_NOUNS | _PASSES | {"сколько", "почем", "стоить"}):
+        return 0.0  # "абонемент на 8 занятий", "8 занятий скок": a price question, never a series
     weekdays = {t for t in msg.lemmas if t in _WEEKDAYS}
-    every = msg.has({"весь", "каждый", "every", "all"}) and bool(weekdays)
+    every = msg.has({"весь", "каждый", "every", "all", "each"}) and bool(weekdays)
     by_days = msg.follows({"по"}, _WEEKDAYS) or (len(weekdays) >= 2 and not msg.has({"или", "or"}))
     counted = any(
         a.isdigit() and 2 <= int(a) <= 20 and b in _SESSION_NOUNS
         for a, b in zip(msg.tokens, msg.lemmas[1:], strict=False)
-    )
+    ) or msg.follows(_COUNTS, _WEEKDAYS | _SESSION_NOUNS, within=2)  # "три четверга", "два следующих вторника"
     if not (every or by_days or counted):
         return 0.0
     if _booking(msg):
         return STRONG
-    return GOOD if "на" in msg.tokens and (every or counted) else 0.0
+    return GOOD if ("на" in msg.tokens and (every or counted)) or (counted and by_days) else 0.0
 
 
 def _cancel(msg: _Msg) -> float:
@@ -263,8 +267,12 @@ def _schedule(msg: _Msg) -> float:
 def _price(msg: _Msg) -> float:
     if msg.has(_PRICE_NOUNS) or ("how" in msg.tokens and "much" in msg.tokens):
         return STRONG
-    if msg.has({"сколько", "почем"}) and msg.has({"стоить", "рубль", "деньги", "платить", "заплатить"}):
+    if msg.has({"сколько", "почем"}) and msg.has({"стоить", "рубль", "деньги", "деньга", "платить", "заплатить"}):
         return STRONG
+    if msg.follows({"по"}, {"деньга", "деньги", "цена", "стоимость"}):
+        return STRONG  # "а по деньгам?"
+    if msg.has({"сколько", "почем"}) and msg.has(_SESSION_NOUNS) and any(t.isdigit() for t in msg.tokens):
+        return GOOD  # "8 занятий скок": the price of so many classes
     if msg.has({"абонемент", "subscription", "membership"}):
         # "можно заморозить абонемент?" is for the admin, not a price question
         return 0.0 if msg.has({"заморозить", "заморозка", "вернуть", "возврат"}) else GOOD

@@ -43,7 +43,8 @@ _RELATIONS: dict[str, tuple[str, str | None]] = {
 }  # fmt: skip
 # Words that are never names, whatever the dictionary says ("хай" is also the name Хая).
 _NEVER_NAMES = frozenset(
-    """привет здравствуйте здрасте добрый доброе день вечер утро хай салют hi hello hey
+    """привет здравствуйте здрасте здрасти здравствуй здарова здорово приветствую прив приветик хелло
+    добрый доброе день вечер утро хай салют hi hello hey
     да нет ага ок окей ok yes no спасибо пожалуйста thanks please хорошо ладно
     понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс
     сегодня завтра послезавтра утром вечером днем январь февраль март апрель май мая июнь июль
@@ -124,6 +125,11 @@ def _after_relation(words: list[_Word], stop: frozenset[str]) -> NameResult | No
 
 def _introduced(clause: list[_Word], stop: frozenset[str]) -> NameResult | None:
     norms = [w.norm for w in clause]
+    for i in range(len(norms) - 2):  # "меня Настя зовут", "меня марина зовут"
+        if norms[i] == "меня" and norms[i + 2] == "зовут":
+            name = _name_at(clause[i + 1 : i + 2], stop, gender=None, strict=False)
+            if name:
+                return NameResult(name=name)
     for intro in _INTRO_SELF:
         start = _find(norms, intro)
         if start == 0 or (start > 0 and intro == ("меня", "зовут")):

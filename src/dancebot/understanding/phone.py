@@ -21,6 +21,11 @@ REGION = "RU"
 # A run of digits with the usual separators, long enough to be meant as a phone number.
 _ATTEMPT_RE = re.compile(r"\+?\d[\d\s\-()]{5,}\d")
 _MIN_ATTEMPT_DIGITS = 7
+# Digits right after a word that announces a phone ("тел 12345", "номер: 914-12") are meant as one.
+_CUED_RE = re.compile(
+    r"(?:\bтел(?:ефон|\.)?|\bтлф|\bномер|\bмоб(?:ильный|\.)?|\bphone|\btel\.?)\s*[:\-]?\s*(\+?\d[\d\s\-()]*\d|\d)",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ def extract_phone(text: str) -> PhoneResult | None:
         raw = attempt.group(0).strip()
         if _is_phone_attempt(raw):
             return PhoneResult(raw=raw, e164=None, valid=False)
+    cued = _CUED_RE.search(text)
+    if cued and sum(ch.isdigit() for ch in cued.group(1)) >= 3:
+        return PhoneResult(raw=cued.group(0).strip(), e164=None, valid=False)
     return None
 
 

@@ -9,6 +9,7 @@ LLM consulted (and its raw values are resolved by these same resolvers).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -54,7 +55,7 @@ _ACTIONS = frozenset(
 )
 _BOOKING_LIKE = frozenset({Intent.BOOKING, Intent.SERIAL_BOOKING, Intent.SCHEDULE})
 _FAQ_WITH_BOOKING, _FAQ_WITH_PRICE, _FAQ_CONFIDENT = 0.85, 0.9, 0.75
-_QUESTION_WORDS = frozenset({"есть", "когда", "какой", "во", "what", "when", "is", "are", "do"})
+_QUESTION_WORDS = frozenset({"есть", "когда", "какой", "сколько", "what", "when", "is", "are", "do"})
 _WANT_WORDS = frozenset({"хотеть", "хотеться", "на", "записать", "want", "like", "book"})
 _PREPOSITIONS = frozenset({"к", "ко", "у", "с", "со", "to", "with"})
 # Intents that do not say what the client wants done; a style named next to them does.
@@ -92,6 +93,15 @@ class Understanding:
     asks_schedule: bool = False  # "что есть", "расписание": a schedule question, not a booking
     wants: bool = False  # "хочу", "запишите": a wish to book
     question_like: bool = False  # "?" or a sentence of four words or more
+    trial: bool = False  # "пробное", "первое занятие": the KB's trial answer, not the price list
+    asks_where: bool = False  # "а где это?": about the class being booked
+    asks_who: bool = False  # "кто ведёт?"
+    asks_end: bool = False  # "во сколько заканчивается?"
+    bad_time: str | None = None  # "25:00" as the client wrote an impossible time
+    elliptic: bool = False  # "а на сальсу?", "а в субботу?": the last question again, with this changed
+    # A configured LLM is down or over budget (PRODUCT.md §9.3 L2), set by the LLM layer's understander;
+    # an action that finds the CRM down too answers as L3.
+    llm_down: bool = False
 
     @classmethod
     def empty(cls, lang: Lang = "ru") -> Understanding:
@@ -138,6 +148,8 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
     # A name next to a phone number ("…, Анна 89141234567") is the client introducing themselves.
     asked = state in _ASKS_NAME or phone is not None
     name = extract_name(rest, asked=asked, stop_words=kb_words(kb))
+    if name is None and phone is not None:
+        name = _name_next_to(text, phone.raw, kb)
     styles = resolve_styles(rest, kb)
     teachers = _teachers(rest, kb, name)
     branches = resolve_branches(rest, kb)
@@ -149,7 +161,7 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
     scores = _with_entity_intents(
         detect_intents(rest, escalation_triggers=kb.escalation.triggers), rest, bool(styles or teachers), unknown
     )
-    faq = _relevant_faq(match_faq(rest, kb), scores, bool(styles))
+    faq = _relevant_faq(match_faq(rest, kb), scores, bool(styles), trial=bool(_TRIAL.search(rest)))
     if faq:
         others = [s for s in scores if s.intent != Intent.INFO]
         info = max([faq.score, *(s.confidence for s in scores if s.intent == Intent.INFO)])
@@ -180,6 +192,22 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
         confident=False,
     )
     return _with_confidence(understanding, state)
+
+
+def _name_next_to(text: str, raw_phone: str, kb: KnowledgeBase) -> NameResult | None:
+    """ "…на хилс в чт Анна 8914…", "…я Оля +7914…": the words right before (or after) a phone name the
+    client, even inside a long run-on clause."""
+    at = text.find(raw_phone)
+    if at < 0:
+        return None
+    before = text[:at].replace(",", " ").split()[-2:]
+    after = text[at + len(raw_phone) :].replace(",", " ").split()[:2]
+    for window in (before, before[-1:], after[:1], after):
+        if window:
+            found = extract_name(" ".join(window), asked=True, stop_words=kb_words(kb))
+            if found is not None:
+                return found
+    return None
 
 
 def _parse_time(text: str, now: datetime, kb: KnowledgeBase) -> TimeConstraint | None:
@@ -228,7 +256,10 @@ def _with_entity_intents(
     return rank_intents([*scores, inferred])
 
 
-def _relevant_faq(hit: FaqHit | None, scores: list[IntentScore], has_style: bool) -> FaqHit | None:
+_TRIAL = re.compile(r"пробн|перв\w*\s+(?:заняти|раз|урок)|trial|first class", re.I)
+
+
+def _relevant_faq(hit: FaqHit | None, scores: list[IntentScore], has_style: bool, *, trial: bool) -> FaqHit | None:
     """Keep an FAQ hit only when the engine would not rather act or compute the answer itself."""
     if hit is None:
         return None
@@ -237,7 +268,7 @@ def _relevant_faq(hit: FaqHit | None, scores: list[IntentScore], has_style: bool
         return None
     if intents & _BOOKING_LIKE and hit.score < _FAQ_WITH_BOOKING:
         return None
-    if Intent.PRICE in intents and (has_style or hit.score < _FAQ_WITH_PRICE):
+    if Intent.PRICE in intents and (has_style or hit.score < _FAQ_WITH_PRICE) and not trial:
         return None  # price_answer() quotes the KB prices for exactly what was asked
     return hit
 

@@ -4,7 +4,8 @@ conversation is waiting for, into one `Understanding` (PRODUCT.md §6).
 `RulesUnderstander` reads everything by rules, in milliseconds and without I/O: the button chosen (tapped,
 or typed as its number), menu buttons read as what a client would type, the reply language, and every
 text check the engine acts on. `Chain` puts a fallback understander (an LLM extractor) behind the rules:
-it is asked only when `Understanding.confident` is false, and whatever it says goes through the same
+it is asked only when `Understanding.confident` is false, with the rules' reading in `Hints.rules` (its
+starting point, and its answer when it has nothing better), and whatever it says goes through the same
 resolvers (`from_raw`), so it never computes a date, a price or availability itself.
 """
 
@@ -30,6 +31,7 @@ class Hints:
     state_hint: str | None = None  # the slot asked for, else the FSM state
     buttons: tuple[str, ...] = ()  # data of the buttons under the last question, in order
     language: str | None = None  # the language of the conversation so far
+    rules: Understanding | None = None  # what the rules read of this message: set by `Chain` for its fallback
 
 
 class Understander(Protocol):
@@ -60,7 +62,12 @@ _COUNT_WORDS = {
     "four": 4,
     "five": 5,
 }
-_COUNT = re.compile(r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s*(?:занят|урок|раз|тренир|class|lesson)", re.I)
+_COUNT = re.compile(
+    r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s*(?:[а-яёa-z]+\s+)?"
+    r"(?:занят|урок|раз\b|раза\b|тренир|class|lesson|понедельник|вторник|сред|четверг|пятниц|суббот|воскресен"
+    r"|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)",
+    re.I,
+)
 _PASSES = ("абонемент", "безлимит", "pass", "subscription")
 _ASK_WORDS = ("что есть", "что у вас", "какие", "когда", "есть ли", "what", "when", "which")
 _SCHEDULE_WORDS = (
@@ -74,7 +81,69 @@ _SCHEDULE_WORDS = (
     "what classes",
     "schedule",
 )
-_WANT_WORDS = ("хочу", "хотел", "хотела", "запиш", "записат", "want", "book", "sign up")
+_WANT_WORDS = (
+    "хочу",
+    "хотел",
+    "хотела",
+    "хочется",
+    "запиш",
+    "записат",
+    "можно на ",
+    "можно к ",
+    "можно ко ",
+    "можно мне",
+    "можно ли записаться",
+    "want",
+    "book",
+    "sign up",
+    "sign me",
+    "can i join",
+    "could i join",
+)
+_TRIAL = ("пробн", "первое занятие", "первого занятия", "первый раз", "в первый", "trial", "first class")
+_WHERE = (
+    "где это",
+    "где оно",
+    "где будет",
+    "где проход",
+    "где занят",
+    "где наход",
+    "адрес",
+    "как добрат",
+    "как доехат",
+    "where is",
+    "where's",
+    "address",
+)
+_WHO = (
+    "кто ведет",
+    "кто ведёт",
+    "кто веде",
+    "кто преподает",
+    "кто преподаёт",
+    "кто тренер",
+    "какой тренер",
+    "какой педагог",
+    "кто педагог",
+    "у кого",
+    "who teaches",
+    "who's teaching",
+    "who is the teacher",
+)
+_END = (
+    "заканчива",
+    "до скольки",
+    "до какого времени",
+    "сколько длится",
+    "сколько идет",
+    "сколько идёт",
+    "длительность",
+    "how long",
+    "when does it end",
+    "until when",
+    "what time does it end",
+)
+_ELLIPSIS = re.compile(r"^\s*(?:а|и|а если|а как|а что|ну а|and|what about|how about)\b", re.I)
 
 
 def detect_language(
@@ -100,6 +169,18 @@ def class_count(text: str) -> int | None:
         return None
     raw = m.group(1).lower()
     return int(raw) if raw.isdigit() else _COUNT_WORDS[raw]
+
+
+_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\b")
+
+
+def _bad_time(text: str) -> str | None:
+    """The impossible time as written ("25:00", "в 27"), to name it back."""
+    for m in _CLOCK.finditer(text):
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if (m.group(2) and (hour > 24 or minute > 59)) or (not m.group(2) and 24 < hour < 100):
+            return m.group(0)
+    return None
 
 
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
@@ -153,6 +234,12 @@ class RulesUnderstander:
             asks_schedule=_has_any(text, _SCHEDULE_WORDS),
             wants=_has_any(text, _WANT_WORDS),
             question_like="?" in text or len(text.split()) >= 4,
+            trial=_has_any(text, _TRIAL),
+            asks_where=_has_any(text, _WHERE),
+            asks_who=_has_any(text, _WHO),
+            asks_end=_has_any(text, _END),
+            elliptic=bool(_ELLIPSIS.match(text)) and len(text.split()) <= 5,
+            bad_time=_bad_time(text) if u.time is not None and "bad_time" in u.time.rejected else None,
         )
 
 
@@ -167,4 +254,4 @@ class Chain:
         u = await self._rules.understand(msg, hints)
         if u.confident or self._fallback is None:
             return u
-        return await self._fallback.understand(msg, hints)
+        return await self._fallback.understand(msg, replace(hints, rules=u))

@@ -159,6 +159,8 @@ class _Days:
         """Drop parts implied by others, so equal meanings get equal constraints."""
         if self.span is not None and self.dates and all(self.span[0] <= d <= self.span[1] for d in self.dates):
             self.span = None  # "9-го на следующей неделе"
+        if self.span is not None and self.dates and not any(self.span[0] <= d <= self.span[1] for d in self.dates):
+            self.span = None  # a named day outside the named period: the day is the more precise wish
         if self.span is not None and _is_short(self.span):
             in_span = [d for d in _days_in(self.span) if not self.weekdays or d.weekday() in self.weekdays]
             if in_span and (self.weekdays or self.dates or len(in_span) == 1):

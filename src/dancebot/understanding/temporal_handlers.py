@@ -26,6 +26,7 @@ from dancebot.understanding.temporal_lexicon import (
     AFTERNOON,
     EVENING,
     HALF_HOURS,
+    HOUR_GENITIVE,
     HOUR_WORDS,
     MONTHS,
     MORNING,
@@ -38,6 +39,7 @@ from dancebot.understanding.temporal_lexicon import (
 __all__ = [
     "PART_OF_DAY",
     "after_work",
+    "by_hour_word",
     "clock",
     "date_range",
     "day_number",
@@ -296,6 +298,16 @@ def half_past(m: re.Match[str], f: Facts, text: str) -> bool:
 
 def noon(m: re.Match[str], f: Facts, text: str) -> bool:
     f.times.add(time(0) if m.group(0) in ("полночь", "midnight") else time(12))
+    return True
+
+
+def by_hour_word(m: re.Match[str], f: Facts, text: str) -> bool:
+    """ "к семи" (07:00 or 19:00), "к восьми вечера" (20:00): the hour a class should start by."""
+    hour, marker = HOUR_GENITIVE[m.group("h")], m.group("mk")
+    times = clock_times(hour, 0, marker, False)
+    if times is None:
+        return False
+    f.add_times(times)
     return True
 
 

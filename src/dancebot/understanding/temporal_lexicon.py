@@ -23,6 +23,7 @@ __all__ = [
     "AFTER_WORK",
     "EVENING",
     "HALF_HOURS",
+    "HOUR_GENITIVE",
     "HOUR_WORDS",
     "MONTHS",
     "MONTHS_EN",
@@ -114,6 +115,11 @@ HOUR_WORDS: dict[str, int] = {
     "девять": 9, "десять": 10, "одиннадцать": 11, "двенадцать": 12,
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+# "к семи", "часов в восемь" after "к": the hour in the genitive/dative ("к семи" = by seven, i.e. at 7/19).
+HOUR_GENITIVE: dict[str, int] = {
+    "часу": 1, "двум": 2, "трём": 3, "трем": 3, "четырём": 4, "четырем": 4, "пяти": 5, "шести": 6,
+    "семи": 7, "восьми": 8, "девяти": 9, "десяти": 10, "одиннадцати": 11, "двенадцати": 12,
 }  # fmt: skip
 # "полвосьмого" = half of the eighth hour = 7:30; the value is the hour before the half.
 HALF_HOURS: dict[str, int] = {

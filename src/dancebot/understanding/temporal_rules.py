@@ -20,6 +20,7 @@ from dancebot.understanding import temporal_handlers as h
 from dancebot.understanding.temporal_facts import MARKER, Facts
 from dancebot.understanding.temporal_lexicon import (
     HALF_HOURS,
+    HOUR_GENITIVE,
     HOUR_WORDS,
     MONTHS,
     MONTHS_EN,
@@ -126,6 +127,11 @@ RULES: tuple[Rule, ...] = (
         h.half_past,
     ),
     _rule("noon", r"\b(?:полдень|полночь|noon|midday|midnight)\b", h.noon),
+    _rule(
+        "by_hour_word",
+        rf"\bк\s+(?P<h>{alternation(HOUR_GENITIVE)})\b(?:\s*(?:часам)?\s*(?P<mk>{MARKER}))?",
+        h.by_hour_word,
+    ),
     _rule(
         "hour_with_word",
         rf"(?:\b(?P<prep>{_AT})\s+)?{_NOT_AFTER_NUM}(?P<h>\d{{1,2}}|{alternation(HOUR_WORDS)})"

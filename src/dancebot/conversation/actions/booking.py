@@ -8,6 +8,8 @@ nearest alternatives. Nothing is booked without the summary and an explicit yes.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from dancebot.conversation import render
@@ -17,7 +19,7 @@ from dancebot.conversation.slots import filter_occurrences, merge_constraints, s
 from dancebot.conversation.states import State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
-from dancebot.crm.models import Occurrence
+from dancebot.crm.models import Occurrence, normalize_phone
 from dancebot.outbound.messages import Button
 from dancebot.understanding.entities import nearest_styles
 from dancebot.understanding.faq import price_answer
@@ -25,7 +27,7 @@ from dancebot.understanding.intents import Intent
 from dancebot.understanding.phone import display_phone
 from dancebot.understanding.temporal import TimeConstraint
 
-__all__ = ["Notes", "absorb", "ask_group", "collect", "collect_slots", "correct", "offer"]
+__all__ = ["Notes", "absorb", "ask_group", "collect", "collect_slots", "correct", "offer", "take_offered"]
 
 # Which slot values count as progress on the slot that was asked (PRODUCT.md §5: reprompt limit).
 _PROGRESS = {
@@ -46,8 +48,10 @@ class Notes:
     unknown_style: str | None = None
     bad_time: bool = False
     bad_phone: bool = False
+    bad_phone_value: str = ""
     out_of_window: bool = False
     holiday: tuple[str, str] | None = None  # (dd.mm, name) of the holiday that has no classes
+    kept_time: bool = False  # a new day, style, teacher or branch arrived while an earlier time was kept
 
 
 # ---- actions --------------------------------------------------------------------------------------------
@@ -57,6 +61,19 @@ async def collect(t: Turn) -> State:
     """A booking wish or an answer to the pending slot question → the state of the first missing slot
     (or the summary; IDLE when the CRM is down and the request is recorded)."""
     return await collect_slots(t)
+
+
+async def take_offered(t: Turn) -> State:
+    """A bare "да" while choices are on the table: one choice → taken; several → which one (not a choice)."""
+    offered = [b.data for row in t.session.pending.buttons for b in row]
+    if len(offered) == 1 and offered[0].startswith(("pick:", "style:", "name:")):
+        return await collect_slots(t, tapped=offered[0])
+    if len(offered) > 1 and t.session.pending.slot is not None:
+        buttons = [list(row) for row in t.session.pending.buttons]
+        return ask_slot(t, t.session.pending.slot, t.t("which_one"), buttons)
+    if not t.ask_again():
+        t.ask(t.t("clarify"))
+    return State(t.session.state)
 
 
 async def correct(t: Turn) -> State:
@@ -80,12 +97,13 @@ async def correct(t: Turn) -> State:
 # ---- helpers --------------------------------------------------------------------------------------------
 
 
-async def collect_slots(t: Turn) -> State:
+async def collect_slots(t: Turn, *, tapped: str | None = None) -> State:
+    """`tapped`: the one offered button a bare "да" chose."""
     if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.u.callback:
         # a new request starts afresh (the profile keeps the name)
         t.session.slots = Slots(client_phone=t.slots.client_phone, topic_style=t.slots.topic_style)
     before = t.slots.model_dump()
-    notes = absorb(t)
+    notes = absorb(t, tapped=tapped)
     after = t.slots.model_dump()
     changed = {k for k in after if before.get(k) != after.get(k)} | ({"pick"} if notes.pick else set())
     if changed & _PROGRESS.get(t.session.pending.slot or "", set()):
@@ -100,18 +118,18 @@ async def collect_slots(t: Turn) -> State:
     return _next_missing(t, occurrences, notes)
 
 
-def absorb(t: Turn) -> Notes:
+def absorb(t: Turn, *, tapped: str | None = None) -> Notes:
     """Put what the message says into the slots; returns notes for the reply (problems seen)."""
     notes = Notes()
-    _absorb_button(t, notes)
+    _absorb_button(t, notes, tapped or t.callback)
     _absorb_class(t, notes)
     _absorb_time(t, notes)
     _absorb_contact(t, notes)
     return notes
 
 
-def _absorb_button(t: Turn, notes: Notes) -> None:
-    slots, data = t.slots, t.callback
+def _absorb_button(t: Turn, notes: Notes, data: str) -> None:
+    slots = t.slots
     if data.startswith("pick:"):
         notes.pick = data[5:]
     elif data.startswith("style:"):
@@ -132,6 +150,7 @@ def _absorb_button(t: Turn, notes: Notes) -> None:
 def _absorb_class(t: Turn, notes: Notes) -> None:
     """Style, teacher and branch; a change of any of them drops the class already chosen."""
     slots, u = t.slots, t.u
+    before = (slots.style, slots.teacher, slots.branch)
     topic, slots.topic_style = slots.topic_style, None  # "сколько стоит хип-хоп?" → "запишите на четверг"
     if topic and not u.styles and not slots.style:
         _set_style(slots, topic)
@@ -149,17 +168,23 @@ def _absorb_class(t: Turn, notes: Notes) -> None:
         if slots.branch != u.branches[0].id:
             slots.occurrence = None
         slots.branch = u.branches[0].id
+    if before != (slots.style, slots.teacher, slots.branch) and any(before) and slots.when and slots.when.times:
+        notes.kept_time = True  # "а на Светланской?": the day stays, the time may not exist there
 
 
 def _absorb_time(t: Turn, notes: Notes) -> None:
     slots, said = t.slots, t.u.time
     if said is None:
         return
-    if said.rejected and said.is_empty:
-        notes.bad_time = True
+    if "bad_time" in said.rejected:
+        notes.bad_time = True  # "в чт в 25:00": said so, and the day is still used
+    if said.is_empty:
         return
     # After "12.12 — no classes" a new "в 19" is a new request, not 19:00 on the 12th.
     old = None if slots.when_failed or slots.when is None else slots.when.constraint()
+    said_time = said.times is not None or said.time_range is not None
+    if old is not None and (old.times or old.time_range) and not said_time:
+        notes.kept_time = True  # "а давай в пятницу": the old time is kept only if Friday has it
     slots.when_failed = False
     slots.when = When.of(merge_constraints(old, said))
     slots.occurrence = None
@@ -173,7 +198,7 @@ def _absorb_contact(t: Turn, notes: Notes) -> None:
     attendee_known = bool(slots.relation and slots.client_name)
     if u.name and attendee_known and not u.name.for_someone_else:
         slots.contact_name = u.name.name  # "я мама, Анна": the parent, not the child being booked
-    elif u.name and (t.session.state != State.COLLECTING_GROUP or u.name.for_someone_else):
+    elif u.name and (t.session.state != State.COLLECTING_GROUP or u.name.for_someone_else or u.phone is not None):
         slots.client_name = u.name.name
         if u.name.for_someone_else:
             slots.relation = u.name.relation or "other"
@@ -181,11 +206,13 @@ def _absorb_contact(t: Turn, notes: Notes) -> None:
         slots.relation = u.relation
     if t.msg.contact_phone:
         slots.client_phone = t.msg.contact_phone
+    elif t.msg.channel == "whatsapp" and t.msg.sender_phone and not slots.client_phone and u.phone is None:
+        slots.client_phone = normalize_phone(t.msg.sender_phone)  # WhatsApp: never asked (PRODUCT.md §5.1)
     elif u.phone is not None:
         if u.phone.valid and u.phone.e164:
             slots.client_phone = u.phone.e164
         else:
-            notes.bad_phone = True
+            notes.bad_phone, notes.bad_phone_value = True, re.sub(r"^[^\d+]+", "", u.phone.raw)
 
 
 def _set_style(slots: Slots, style: str) -> None:
@@ -195,6 +222,18 @@ def _set_style(slots: Slots, style: str) -> None:
 
 
 def _next_missing(t: Turn, occs: list[Occurrence], notes: Notes) -> State:
+    state = _fill_next(t, occs, notes)
+    if notes.bad_time:  # named first, whatever else the message filled (PRODUCT.md §5.1)
+        occ = t.slots.occurrence
+        if occ is not None:
+            said = t.t("bad_time_took", value=t.u.bad_time or "?", time=f"{occ.start:%H:%M}")
+        else:
+            said = t.t("bad_time", value=t.u.bad_time or "?")
+        t.parts.insert(0, said)
+    return state
+
+
+def _fill_next(t: Turn, occs: list[Occurrence], notes: Notes) -> State:
     slots = t.slots
     if notes.pick:
         occ = next((o for o in occs if o.occurrence_id == notes.pick and o.is_bookable), None)
@@ -221,7 +260,7 @@ def _next_missing(t: Turn, occs: list[Occurrence], notes: Notes) -> State:
             slots.client_phone = t.profile.phone
         else:
             if notes.bad_phone:
-                t.say(t.t("bad_phone"))
+                t.say(t.t("bad_phone", value=notes.bad_phone_value))
                 return ask_slot(t, "client_phone", "", None, request_contact=True, silent=True)
             return ask_slot(t, "client_phone", t.t("ask_phone"), None, request_contact=True)
     return _summary(t)
@@ -272,14 +311,16 @@ def _resolve_datetime(t: Turn, occs: list[Occurrence], notes: Notes) -> State | 
         t.session.pending.slot = "datetime"
         return State.COLLECTING_DATETIME
     when = slots.when.constraint() if slots.when else None
-    if notes.bad_time:
-        t.say(t.t("bad_time").split(".")[0] + ".")
     if when is None and t.u.nearest:  # "на ближайшее": the first class, no list again
         _fill_occurrence(t, base[0])
         return None
     if when is None:
         return offer(t, "ask_datetime", base, style_name)
     hits = filter_occurrences(base, kb, when=when)
+    if not hits and notes.kept_time:
+        handled, state = _that_day_instead(t, base, when, style_name)
+        if handled:
+            return state
     if len(hits) == 1:
         _fill_occurrence(t, hits[0])
         return None
@@ -291,6 +332,29 @@ def _resolve_datetime(t: Turn, occs: list[Occurrence], notes: Notes) -> State | 
         return offer(t, "several_match", hits, style_name)
     slots.when_failed = True
     return offer(t, _why_none(t, when, notes), base, style_name, notes)
+
+
+def _that_day_instead(
+    t: Turn, base: list[Occurrence], when: TimeConstraint, style_name: str
+) -> tuple[bool, State | None]:
+    """A correction kept an earlier time the new day (or branch, style) does not have: that day's classes
+    instead. One → taken, saying the time changed (state None: the slot is filled); several → offered as
+    buttons; none → not handled (the caller offers the nearest days)."""
+    day_only = dataclasses.replace(when, times=None, time_range=None)
+    if day_only.is_empty:
+        return False, None
+    day_hits = filter_occurrences(base, t.kb, when=day_only)
+    if not day_hits:
+        return False, None
+    t.slots.when = When.of(day_only)
+    if len(day_hits) == 1:
+        _fill_occurrence(t, day_hits[0])
+        t.say(t.t("time_changed", when=render.when_label(day_hits[0], t.lang)))
+        return True, None
+    mixed = len(styles_in(day_hits, t.kb)) > 1
+    buttons = [[render.occ_button(o, t.kb, t.lang, with_style=mixed)] for o in day_hits[:3]]
+    times = ", ".join(f"{o.start:%H:%M}" for o in day_hits[:3])
+    return True, ask_slot(t, "datetime", t.t("day_options", style=style_name, times=times), buttons)
 
 
 def _why_none(t: Turn, when: TimeConstraint, notes: Notes) -> str:

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import absorb
-from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, main_menu
-from dancebot.conversation.actions.handoff import hand_over
-from dancebot.conversation.slots import filter_occurrences
-from dancebot.conversation.states import State
+from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, fallback_now, main_menu
+from dancebot.conversation.actions.handoff import hand_over, handed_over_if_insisting
+from dancebot.conversation.slots import filter_occurrences, kb_teacher
+from dancebot.conversation.states import Event, State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.understanding.faq import price_answer
 from dancebot.understanding.intents import Intent
 
-__all__ = ["GIBBERISH_LIMIT", "acknowledge", "answer", "answer_and_return", "reprompt", "show_schedule", "unknown"]
+__all__ = [
+    "GIBBERISH_LIMIT",
+    "acknowledge",
+    "answer",
+    "answer_and_return",
+    "reprompt",
+    "schedule_aside",
+    "show_schedule",
+    "unknown",
+]
 
 GIBBERISH_LIMIT = 3
 
@@ -26,12 +35,17 @@ GIBBERISH_LIMIT = 3
 async def show_schedule(t: Turn) -> State:
     """The nearest matching classes, at most five lines, the first three as buttons."""
     slots = t.slots
-    slots.style = slots.teacher = slots.branch = None  # a new question, not a refinement
-    slots.when, slots.occurrence = None, None
+    if not (t.u.elliptic and t.session.last_topic == "schedule"):  # "а в субботу?" refines the last one
+        slots.style = slots.teacher = slots.branch = None  # a new question, not a refinement
+        slots.when, slots.occurrence = None, None
     absorb(t)  # name and phone said along with the question are kept for the booking that follows
     try:
         occs = await t.crm.occurrences(t.now)
-    except CRMError:
+    except CRMError as exc:
+        if t.u.llm_down:  # L3 (PRODUCT.md §9.3): "technical issues", the request recorded
+            return fallback_now(t, type(exc).__name__)
+        if handed_over_if_insisting(t, topic="schedule"):  # asked again: a human answers (PRODUCT.md §11)
+            return State.HANDOFF_TO_ADMIN
         t.say(t.t("crm_down_info"))  # promised: the admin gets the question
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
         return State.IDLE
@@ -55,14 +69,40 @@ async def show_schedule(t: Turn) -> State:
     return State.BROWSING_SCHEDULE
 
 
-async def answer(t: Turn) -> None:
+async def schedule_aside(t: Turn) -> None:
+    """A schedule question while a booking is pending: the list as its own message, the booking kept and
+    its question asked again — a pending booking is never swapped for an unrelated list (PRODUCT.md §5.6)."""
+    query = t.slots.model_copy()
+    query.style = t.u.styles[0].id if t.u.styles else query.style
+    query.teacher = t.u.teachers[0].id if t.u.teachers else None
+    query.branch = t.u.branches[0].id if t.u.branches else None
+    when = t.u.time if t.u.time is not None and not t.u.time.is_empty else None
+    try:
+        occs = await t.crm.occurrences(t.now)
+    except CRMError:
+        t.preface.append(t.t("crm_down_info"))
+        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        t.ask_again()
+        return
+    hits = filter_occurrences(occs, t.kb, style=query.style, teacher=query.teacher, branch=query.branch, when=when)
+    header = t.t("schedule_header") if hits else t.t("schedule_empty")
+    hits = hits or filter_occurrences(occs, t.kb, style=query.style)
+    lines, _ = render.schedule_lines(hits, t.kb, t.lang, render.LIMITS.get(t.msg.channel, 300) - len(header) - 1)
+    t.preface.append("\n".join([header, *lines]))
+    t.ask_again()
+
+
+async def answer(t: Turn) -> State:
     """A question answered from the KB; one the KB cannot answer goes to the admin."""
     text = _answer_text(t)
     if text is None:
+        if handed_over_if_insisting(t):  # asked again what the KB cannot answer: a human (PRODUCT.md §11)
+            return State.HANDOFF_TO_ADMIN
         _unknown_question(t)
-        return
+        return State(t.session.state)
     t.session.unknown_streak = 0
     t.say(text)
+    return State(t.session.state)
 
 
 async def answer_and_return(t: Turn) -> None:
@@ -90,6 +130,8 @@ async def unknown(t: Turn) -> State:
         hand_over(t, reason="непонятные сообщения")
         return State.HANDOFF_TO_ADMIN
     if not t.u.gibberish and t.u.question_like:
+        if handed_over_if_insisting(t):  # asked again what the KB cannot answer: a human (PRODUCT.md §11)
+            return State.HANDOFF_TO_ADMIN
         _unknown_question(t)
         return State.COLLECTING_INTENT
     t.ask(t.t("clarify"), main_menu(t))
@@ -119,11 +161,20 @@ def _answer_text(t: Turn, *, short: bool = False) -> str | None:
     pending question that follows it."""
     u = t.u
     intents = {s.intent for s in u.intents}
-    if Intent.PRICE in intents:
+    about = _about_the_class(t)
+    if about is not None:
+        return about
+    if u.trial and u.faq is not None:
+        return u.faq.answer  # "пробное занятие сколько стоит?": the studio's own trial answer
+    if u.wants_passes and not t.kb.subscriptions and u.faq is not None:
+        return u.faq.answer  # a KB without a subscriptions list: its FAQ says what the passes cost
+    if t.event is Event.PRICE or Intent.PRICE in intents:
         styles = [m.id for m in u.styles] or ([t.slots.style] if t.slots.style else [])
         if len(u.styles) == 1:
             t.slots.topic_style = u.styles[0].id
-        return price_answer(styles, t.kb, t.lang, subscriptions=u.wants_passes or not (short and styles))
+        return price_answer(
+            styles, t.kb, t.lang, subscriptions=u.wants_passes or not (short and styles), classes=u.class_count
+        )
     if u.faq is not None:
         return u.faq.answer
     if Intent.LATENESS in intents:
@@ -133,6 +184,34 @@ def _answer_text(t: Turn, *, short: bool = False) -> str | None:
         return t.t("greeting" if t.session.state == State.IDLE else "greeting_again")
     if Intent.THANKS in intents:
         return t.t("thanks")
+    return None
+
+
+def _about_the_class(t: Turn) -> str | None:
+    """ "Где это?", "кто ведёт?", "во сколько заканчивается?" about the class being booked (or the style
+    asked about); None when nothing is known to answer from."""
+    u, slots, kb = t.u, t.slots, t.kb
+    occ = slots.occurrence
+    style_id = u.styles[0].id if u.styles else slots.style
+    if u.asks_where:
+        if occ is not None:
+            return t.t("class_where", where=render.branch_address(occ, kb))
+        branch = kb.branch(slots.branch) if slots.branch else None
+        if branch is not None:
+            return t.t("class_where", where=f"{branch.name}, {branch.address}")
+        if u.faq is None:
+            return t.t("studio_where", where="; ".join(f"{b.name}: {b.address}" for b in kb.studio.branches))
+    if u.asks_who:
+        if occ is not None:
+            teacher = kb_teacher(occ, kb)
+            name = teacher.name if teacher else occ.teacher_name
+            return t.t("class_who", klass=render.style_label(occ, kb), teacher=name)
+        service = kb.service(style_id) if style_id else None
+        names = [p.name for p in kb.teachers if service is not None and service.id in p.styles]
+        if service is not None and names:
+            return t.t("style_who", style=service.name, teachers=", ".join(names))
+    if u.asks_end and occ is not None:
+        return t.t("class_end", start=f"{occ.start:%H:%M}", end=f"{occ.end:%H:%M}")
     return None
 
 

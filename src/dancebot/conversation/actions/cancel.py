@@ -12,17 +12,18 @@ from datetime import timedelta
 from typing import Literal
 
 from dancebot.conversation.actions.booking import collect_slots
+from dancebot.conversation.actions.common import yes_no_buttons
 from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, RecordFallback
 from dancebot.conversation.session import CancelFlow, Replaces, Slots, When
 from dancebot.conversation.states import State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
-from dancebot.crm.models import BookedClass
+from dancebot.crm.models import BookedClass, normalize_phone
 from dancebot.kb.schema import KnowledgeBase
 from dancebot.outbound.messages import Button
 from dancebot.understanding.intents import Intent
 
-__all__ = ["booked_line", "cancel_declined", "cancel_failed", "cancel_step", "cancelled", "start_cancel"]
+__all__ = ["booked_line", "cancel_declined", "cancel_failed", "cancel_step", "cancelled", "own_phone", "start_cancel"]
 
 _WEEKDAYS = {"ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
@@ -54,11 +55,9 @@ async def start_cancel(t: Turn) -> State:
     if mode == "reschedule" and t.u.time is not None and not t.u.time.is_empty:
         flow.new_when = When.of(t.u.time)  # "перенести на субботу"
     t.session.pending.cancel = flow
-    phone = _known_phone(t)
+    phone = own_phone(t)
     if phone is None:
-        t.ask(t.t("ask_phone_for_bookings"), request_contact=True)
-        t.session.pending.slot = "client_phone"
-        return State.CANCEL_FLOW
+        return _ask_for_contact(t)
     return await _with_bookings(t, flow, phone)
 
 
@@ -66,10 +65,9 @@ async def cancel_step(t: Turn) -> State:
     flow = t.session.pending.cancel or CancelFlow()
     t.session.pending.cancel = flow
     if flow.step == "phone":
-        phone = _known_phone(t)
+        phone = own_phone(t)
         if phone is None:
-            t.say(t.t("bad_phone"))
-            return State.CANCEL_FLOW
+            return _ask_for_contact(t)
         return await _with_bookings(t, flow, phone)
     bookings = flow.bookings
     if flow.step == "select":
@@ -78,7 +76,7 @@ async def cancel_step(t: Turn) -> State:
         else:
             chosen = _narrow(t, bookings)
         return _choose(t, flow, chosen if len(chosen) < len(bookings) or len(chosen) == 1 else bookings)
-    if flow.chosen is not None and (t.u.yes_no == "yes" or t.callback == "yes"):  # the confirm step
+    if flow.chosen is not None and (t.u.yes_no == "yes" or t.callback.split(":")[0] == "yes"):  # the confirm step
         return await _do_cancel(t, flow, flow.chosen)
     t.ask_again()
     return State.CANCEL_FLOW
@@ -109,12 +107,22 @@ async def cancel_failed(t: Turn) -> None:
 # ---- helpers --------------------------------------------------------------------------------------------
 
 
-def _known_phone(t: Turn) -> str | None:
-    if t.msg.contact_phone:
-        return t.msg.contact_phone
-    if t.u.phone is not None and t.u.phone.valid:
-        return t.u.phone.e164
-    return t.slots.client_phone or t.profile.phone
+def own_phone(t: Turn) -> str | None:
+    """A phone provably the client's own (PRODUCT.md §5.3): a Telegram contact they shared themselves, the
+    WhatsApp sender, or the phone they booked with from this chat. Never a number merely typed in."""
+    if t.msg.contact_phone and t.msg.contact_is_own:
+        return normalize_phone(t.msg.contact_phone)
+    if t.msg.channel == "whatsapp" and t.msg.sender_phone:
+        return normalize_phone(t.msg.sender_phone)
+    return t.profile.phone
+
+
+def _ask_for_contact(t: Turn) -> State:
+    """A typed number reveals nothing: ask for the share-contact button instead."""
+    typed = t.u.phone is not None or (t.msg.contact_phone is not None and not t.msg.contact_is_own)
+    t.ask(t.t("share_contact_not_typed" if typed else "ask_phone_for_bookings"), request_contact=True)
+    t.session.pending.slot = "client_phone"
+    return State.CANCEL_FLOW
 
 
 async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
@@ -175,11 +183,8 @@ def _choose(t: Turn, flow: CancelFlow, bookings: list[BookedClass]) -> State:
             key = "late_cancel_warning"
         else:
             key = "confirm_reschedule" if flow.mode == "reschedule" else "confirm_cancel"
-        yes = t.t("btn_reschedule_yes" if key == "confirm_reschedule" else "btn_cancel_yes")
-        t.ask(
-            t.t(key, line=line, hours=hours),
-            [[Button(text=yes, data="yes"), Button(text=t.t("btn_cancel_no"), data="no")]],
-        )
+        yes = "btn_reschedule_yes" if key == "confirm_reschedule" else "btn_cancel_yes"
+        t.ask(t.t(key, line=line, hours=hours), yes_no_buttons(t, yes, "btn_cancel_no"))
         return State.CANCEL_FLOW
     flow.step = "select"
     buttons = [[Button(text=booked_line(b, t.kb, t.lang)[:60], data=f"bk:{b.reservation_id}")] for b in bookings[:5]]

@@ -5,6 +5,7 @@ them, and they never choose a state on their own except where they say so.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from dancebot.conversation.effects import RecordFallback
@@ -19,6 +20,7 @@ __all__ = [
     "admin_buttons",
     "ask_slot",
     "booking_fallback",
+    "confirm_nonce",
     "fallback_now",
     "main_menu",
     "name_buttons",
@@ -36,8 +38,14 @@ _SLOT_STATE: dict[SlotName, State] = {
 }
 
 
-def yes_no_buttons(t: Turn) -> list[list[Button]]:
-    return [[Button(text=t.t("yes_button"), data="yes"), Button(text=t.t("no_button"), data="no")]]
+def confirm_nonce() -> str:
+    """A tag for the yes/no of one summary, so the "Да" of an older summary is told apart (stale)."""
+    return uuid.uuid4().hex[:6]
+
+
+def yes_no_buttons(t: Turn, yes_key: str = "yes_button", no_key: str = "no_button") -> list[list[Button]]:
+    nonce = confirm_nonce()
+    return [[Button(text=t.t(yes_key), data=f"yes:{nonce}"), Button(text=t.t(no_key), data=f"no:{nonce}")]]
 
 
 def admin_buttons(t: Turn) -> list[list[Button]]:
@@ -128,6 +136,11 @@ def fallback_now(t: Turn, reason: str) -> State:
         slots.client_phone = t.profile.phone
     if not slots.client_name and t.profile.name:
         slots.client_name = t.profile.name
+    if t.u.llm_down:  # L3 (PRODUCT.md §9.3): the LLM is down too — record as it is, the admin answers via /reply
+        t.do(RecordFallback(kind="l3", reason=reason, details=booking_fallback(t, "booking", reason).details))
+        t.say(t.t("technical_issues"))
+        t.session.slots = Slots()
+        return State.IDLE
     if not slots.client_phone:
         t.ask(t.t("crm_down_need_phone"), request_contact=True)
         t.session.pending.slot = "client_phone"

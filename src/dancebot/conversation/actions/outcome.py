@@ -14,7 +14,7 @@ from typing import Literal
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import offer
 from dancebot.conversation.actions.common import booking_fallback, fallback_now, remember_client, yes_no_buttons
-from dancebot.conversation.effects import Book, BookingOutcome, Cancel, ScheduleReminders
+from dancebot.conversation.effects import Book, BookingOutcome, Cancel, ScheduleReminders, VerifyBooking
 from dancebot.conversation.session import Slots
 from dancebot.conversation.slots import filter_occurrences
 from dancebot.conversation.states import State
@@ -31,6 +31,7 @@ __all__ = [
     "receipt",
     "rejected",
     "still_relevant",
+    "verifying",
 ]
 
 
@@ -56,7 +57,7 @@ async def receipt(t: Turn) -> None:
             klass=render.class_label(occ, t.kb, t.lang),
             when=render.when_label(occ, t.lang),
             where=render.branch_address(occ, t.kb),
-            bring=t.kb.policies.what_to_bring,
+            bring=t.t("bring_line", bring=t.kb.policies.what_to_bring) if t.kb.policies.what_to_bring else "",
         )
     )
     t.do(ScheduleReminders(occurrence=occ, name=slots.client_name or "", lang=t.lang))
@@ -99,8 +100,21 @@ async def rejected(t: Turn) -> State:
     return offer(t, "choose_another", base, service.name if service else "")
 
 
+async def verifying(t: Turn) -> None:
+    """The CRM did not say whether it stored the booking (slow, or the turn was cut off): never a second
+    create — the worker re-reads the CRM at growing intervals and sends the receipt or tells the admin."""
+    slots = t.slots
+    assert slots.client_name and slots.client_phone
+    classes = slots.series or [_booked(t)]  # a series cut off mid-way: each class is verified
+    for occ in classes:
+        t.do(VerifyBooking(occurrence=occ, name=slots.client_name, phone=slots.client_phone, lang=t.lang))
+    t.say(t.t("booking_checking"))
+    remember_client(t)
+    t.session.slots = Slots()
+
+
 async def fallback(t: Turn) -> None:
-    """CRM down or the outcome unknown: the request is recorded for the admin, nothing is lost."""
+    """The CRM could not be reached, nothing was created: the request is recorded for the admin."""
     outcome = t.outcome if isinstance(t.outcome, BookingOutcome) else BookingOutcome("unavailable")
     kind: Literal["booking", "verify"] = "verify" if outcome.status == "unknown" else "booking"
     t.do(booking_fallback(t, kind, outcome.reason or "unavailable"))

@@ -4,19 +4,32 @@ and which did not."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from typing import Any
 
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import absorb, ask_group, offer
-from dancebot.conversation.actions.common import ask_slot, fallback_now, name_buttons, remember_client
-from dancebot.conversation.effects import BookSeries, RecordFallback, ScheduleReminders, SeriesOutcome
+from dancebot.conversation.actions.common import (
+    ask_slot,
+    fallback_now,
+    name_buttons,
+    remember_client,
+    yes_no_buttons,
+)
+from dancebot.conversation.effects import (
+    BookSeries,
+    RecordFallback,
+    ScheduleReminders,
+    SeriesOutcome,
+    VerifyBooking,
+)
 from dancebot.conversation.session import Slots
 from dancebot.conversation.slots import filter_occurrences
 from dancebot.conversation.states import State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.crm.models import Occurrence
-from dancebot.outbound.messages import Button
 from dancebot.understanding.phone import display_phone
 
 __all__ = ["book_series", "collect_series", "series_receipt"]
@@ -41,7 +54,7 @@ async def book_series(t: Turn) -> State:
     if not slots.series or not slots.client_name or not slots.client_phone:
         return await _collect(t)
     t.do(BookSeries(occurrences=tuple(slots.series), name=slots.client_name, phone=slots.client_phone))
-    return State.SERIAL_BOOKING
+    return State.BOOKING_IN_PROGRESS  # messages wait meanwhile; a turn that dies here is verified
 
 
 async def series_receipt(t: Turn) -> None:
@@ -59,25 +72,27 @@ async def series_receipt(t: Turn) -> None:
             t.do(ScheduleReminders(occurrence=r.occurrence, name=name, lang=t.lang))
         elif r.status == "duplicate":
             lines.append(f"• {line} ({t.t('series_reason_booked')})")
+        elif r.status == "unknown":  # the CRM may still store it: verified later, never sent again
+            lines.append(f"• {line} ({t.t('series_reason_checking')})")
+            t.do(VerifyBooking(occurrence=r.occurrence, name=name, phone=phone, lang=t.lang))
         else:
             reason = t.t(_REASON_KEYS.get(r.reason or "", "series_reason_admin"))
             lines.append(t.t("series_failed_line", line=line, reason=reason))
-            if r.status in ("unavailable", "unknown"):
+            if r.status == "unavailable":
                 failed.append({"occurrence_id": r.occurrence.occurrence_id, "when": line, "status": r.status})
     first = results[0].occurrence if results else (slots.series[0] if slots.series else None)
     assert first is not None
     if failed:
         details = {"name": name, "phone": phone, "class": render.class_label(first, t.kb, "ru"), "series": failed}
         t.do(RecordFallback(kind="booking", reason="series_unavailable", details=details))
-    t.say(
-        t.t(
-            "series_receipt",
-            klass=render.class_label(first, t.kb, t.lang),
-            lines="\n".join(lines),
-            where=render.branch_address(first, t.kb),
-            bring=t.kb.policies.what_to_bring,
-        )
-    )
+    bring = t.t("bring_line", bring=t.kb.policies.what_to_bring) if t.kb.policies.what_to_bring else ""
+    klass, where, booked = render.class_label(first, t.kb, t.lang), render.branch_address(first, t.kb), "\n".join(lines)
+    receipt = t.t("series_receipt", klass=klass, lines=booked, where=where, bring=bring)
+    if len(receipt) > render.LIMITS.get(t.msg.channel, 300):  # a long series on WhatsApp: what to bring apart
+        t.preface.append(t.t("series_receipt", klass=klass, lines=booked, where=where, bring=""))
+        t.say(bring.strip())
+    else:
+        t.say(receipt)
     remember_client(t)
     t.session.slots = Slots()
 
@@ -95,6 +110,10 @@ async def _collect(t: Turn) -> State:
         return State.SERIAL_BOOKING
     assert slots.style is not None
     when = slots.when.constraint() if slots.when else None
+    if slots.count and when is not None and when.dates and len(when.dates) == 1 and when.weekdays is None:
+        first = min(when.dates)  # "на ближайшие три четверга": that weekday, from the nearest one on
+        weekday = frozenset({first.weekday()})
+        when = dataclasses.replace(when, dates=None, date_range=(t.now.date(), date.max), weekdays=weekday)
     if when is None and not slots.count:
         t.ask(t.t("series_ask_count"))
         t.session.pending.slot = "datetime"
@@ -109,6 +128,8 @@ async def _collect(t: Turn) -> State:
     wanted = slots.count or len(hits)
     if wanted > limit:
         t.say(t.t("series_too_many", max=limit))
+    elif slots.count and len(hits) < slots.count:  # "на 4 четверга" with two in the booking window
+        t.say(t.t("series_fewer", found=len(hits), wanted=slots.count, days=t.kb.booking.lookahead_days))
     chosen = hits[: min(wanted, limit)]
     slots.series = chosen
     if not slots.client_name:
@@ -128,7 +149,7 @@ async def _collect(t: Turn) -> State:
 
 def _series_summary(t: Turn, chosen: list[Occurrence]) -> State:
     slots = t.slots
-    lines = "\n".join(render.when_label(o, t.lang) for o in chosen)
+    lines = render.series_dates(chosen, t.lang, compact=t.msg.channel == "whatsapp")
     text = t.t(
         "series_summary",
         who=slots.client_name,
@@ -137,7 +158,7 @@ def _series_summary(t: Turn, chosen: list[Occurrence]) -> State:
         lines=lines,
     )
     t.session.pending.slot = "confirmation"
-    t.ask(text, [[Button(text=t.t("yes_button"), data="yes"), Button(text=t.t("no_button"), data="no")]])
+    t.ask(text, yes_no_buttons(t))
     return State.SERIAL_BOOKING
 
 
