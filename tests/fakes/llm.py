@@ -73,6 +73,12 @@ class FakeLLM:
     def script(self, *replies: Reply) -> None:
         self._script.extend(replies)
 
+    def drop_script(self) -> int:
+        """Forget the replies not asked for; how many there were."""
+        left = len(self._script)
+        self._script.clear()
+        return left
+
     def reset(self) -> None:
         self._script.clear()
         self.requests.clear()

@@ -283,3 +283,16 @@ def test_config_from_settings() -> None:
         3.0,
     )
     assert config.cost(1_000_000, 1_000_000) == 2.0
+
+
+async def test_the_json_retry_shares_the_deadline_of_the_first_request(llm: LLMClient, fake_llm: FakeLLM) -> None:
+    fake_llm.script(FakeLLM.text("no JSON here", delay_s=CLIENT_TIMEOUT_S * 0.9), FakeLLM.json(REPLY))
+    result = await llm.complete_json("understand", SYSTEM, DATA, USER, "trace-deadline")
+    assert result.outcome == "bad_json" and result.calls == 1 and len(fake_llm.requests) == 1
+
+
+async def test_a_caller_may_ask_for_fewer_tokens_never_more(llm: LLMClient, fake_llm: FakeLLM) -> None:
+    fake_llm.script(FakeLLM.json(REPLY), FakeLLM.text("ok"))
+    await llm.complete_json("understand", SYSTEM, DATA, USER, None, max_tokens=64)
+    await llm.complete("rewrite", SYSTEM, DATA, USER, None, max_tokens=10_000)
+    assert [r["max_tokens"] for r in fake_llm.requests] == [64, 256]

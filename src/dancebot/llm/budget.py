@@ -10,7 +10,8 @@ apps) see one budget.
 - `record(tokens=…, cost_usd=…, error=…, now=…)` after the call.
 - A breach alerts the admin once per window (`SET budget:alert:{limit}:{start} NX`) through the injected
   `on_breach(limit_name, value, limit)`; calls stay refused until the window passes (static KB mode, L2).
-- `check(now)` is `allow` without the reservation (for health/degradation), `snapshot(now)` feeds `/budget`.
+- `check(now)` is `allow` without the reservation (for health/degradation; `alert=True` when a call is
+  skipped because of it), `snapshot(now)` feeds `/budget`.
 
 Redis trouble never raises out of the guard: `allow` then refuses (fail closed: no spending unchecked).
 """
@@ -145,12 +146,17 @@ class BudgetGuard:
             await self._alert(decision.breached, decision.value, decision.limit, t)
         return decision
 
-    async def check(self, now: datetime | None = None) -> BudgetDecision:
-        """Would a call be allowed? Takes nothing, alerts nobody."""
+    async def check(self, now: datetime | None = None, *, alert: bool = False) -> BudgetDecision:
+        """Would a call be allowed? Takes nothing; alerts the admin only when asked (`alert`: the caller
+        skips a call because of it, which is a breach like a refused call — still once per window)."""
+        t = self._now(now)
         try:
-            return await self._decide(self._now(now), reserve=False)
+            decision = await self._decide(t, reserve=False)
         except RedisError:
             return BudgetDecision(allowed=False, breached=UNAVAILABLE)
+        if alert and not decision.allowed and decision.breached:
+            await self._alert(decision.breached, decision.value, decision.limit, t)
+        return decision
 
     async def _decide(self, now: datetime, *, reserve: bool) -> BudgetDecision:
         values = await self._values(now)

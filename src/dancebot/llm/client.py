@@ -1,9 +1,10 @@
 """The LLM client (PRODUCT.md §9): any OpenAI-compatible chat-completions endpoint through the `openai` SDK.
 
-Short and bounded on purpose: temperature 0, a `max_tokens` cap, one total deadline (8 s by default) and
-no SDK retries — a conversation never waits long for a model. Message layout (PRODUCT.md §9.1): the short
-system prompt, then the data block (KB passages, tool results) in a message of its own, then the client's
-text, alone, in the `user` role.
+Short and bounded on purpose: temperature 0, a `max_tokens` cap (a caller may ask for less), one deadline
+(`LLM_TIMEOUT_S`, 8 s by default) shared by a request and its JSON retry, and no SDK retries — a
+conversation never waits long for a model. Message layout (PRODUCT.md §9.1): the short system prompt, then
+the data block (KB passages, tool results) in a message of its own, then the client's text, alone, in the
+`user` role.
 
 Every request first asks the Budget Guard (refused → outcome `budget`, no HTTP call), then writes one
 `llm_calls` row through the audit queue (tokens from `usage`, cost from `LLM_PRICE_*`, latency, outcome)
@@ -32,6 +33,7 @@ __all__ = ["LLMClient", "LLMConfig", "LLMResult", "Outcome"]
 log = get_logger(__name__)
 
 RETRY_ECHO_CHARS = 2_000  # how much of a non-JSON reply is shown back to the model in the retry
+MIN_RETRY_S = 1.0  # the JSON retry is made only with this much of the deadline left (a quarter of a short one)
 
 
 def _classify(exc: Exception) -> Outcome:
@@ -97,22 +99,44 @@ class LLMClient:
         return out
 
     async def complete(
-        self, purpose: str, system: str, data_block: str | None, user_text: str, trace_id: str | None
+        self,
+        purpose: str,
+        system: str,
+        data_block: str | None,
+        user_text: str,
+        trace_id: str | None,
+        *,
+        max_tokens: int | None = None,
     ) -> LLMResult:
         """One free-text completion (e.g. rephrasing); the caller runs the policy enforcer on the content."""
-        return await self._call(self.messages(system, data_block, user_text), purpose, trace_id, expect_json=False)
+        messages = self.messages(system, data_block, user_text)
+        return await self._call(messages, purpose, trace_id, expect_json=False, max_tokens=max_tokens)
 
     async def complete_json(
-        self, purpose: str, system: str, data_block: str | None, user_text: str, trace_id: str | None
+        self,
+        purpose: str,
+        system: str,
+        data_block: str | None,
+        user_text: str,
+        trace_id: str | None,
+        *,
+        max_tokens: int | None = None,
     ) -> LLMResult:
         """A JSON object via the 3-step parser: parse, extract a block, one retry asking for JSON only.
 
         Outcome `ok` with `data`, `bad_json` when the retry did not help either, or the error/budget outcome
-        of the request that failed (an error on the first request is not retried: we never wait long).
+        of the request that failed (an error on the first request is not retried: we never wait long). The
+        two requests share one deadline (`timeout_s`): the retry gets what the first left, and is not made
+        when too little is left (`MIN_RETRY_S`; the outcome stays `bad_json`).
         """
         messages = self.messages(system, data_block, user_text)
-        first = await self._call(messages, purpose, trace_id, expect_json=True)
+        started = time.monotonic()
+        first = await self._call(messages, purpose, trace_id, expect_json=True, max_tokens=max_tokens)
         if first.outcome != "bad_json":
+            return first
+        left = self.config.timeout_s - (time.monotonic() - started)
+        if left < min(MIN_RETRY_S, self.config.timeout_s / 4):
+            log.info("llm.retry_skipped", trace_id=trace_id, purpose=purpose, left_s=round(left, 2))
             return first
         retry_messages: list[ChatCompletionMessageParam] = [
             *messages,
@@ -123,7 +147,9 @@ class LLMClient:
 
         async def retry() -> str | None:
             nonlocal second
-            second = await self._call(retry_messages, f"{purpose}_retry", trace_id, expect_json=True)
+            second = await self._call(
+                retry_messages, f"{purpose}_retry", trace_id, expect_json=True, max_tokens=max_tokens, timeout_s=left
+            )
             return second.content
 
         data, _ = await parse_or_retry(first.content, retry)
@@ -140,7 +166,14 @@ class LLMClient:
         return decision.allowed, decision.breached
 
     async def _call(
-        self, messages: Sequence[ChatCompletionMessageParam], purpose: str, trace_id: str | None, *, expect_json: bool
+        self,
+        messages: Sequence[ChatCompletionMessageParam],
+        purpose: str,
+        trace_id: str | None,
+        *,
+        expect_json: bool,
+        max_tokens: int | None = None,
+        timeout_s: float | None = None,
     ) -> LLMResult:
         allowed, breached = await self._allowed()
         if not allowed:
@@ -152,12 +185,12 @@ class LLMClient:
         usage: tuple[int | None, int | None] = (None, None)
         outcome: Outcome = "ok"
         try:
-            async with asyncio.timeout(self.config.timeout_s):
+            async with asyncio.timeout(timeout_s or self.config.timeout_s):
                 response = await self._openai.chat.completions.create(
                     model=self.config.model,
                     messages=list(messages),
                     temperature=0,
-                    max_tokens=self.config.max_tokens,
+                    max_tokens=min(max_tokens or self.config.max_tokens, self.config.max_tokens),
                     response_format={"type": "json_object"} if self.config.json_mode else omit,
                 )
             content, prompt_used, completion_used = _reply(response)

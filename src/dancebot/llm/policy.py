@@ -20,6 +20,7 @@ from dancebot.llm.policy_rules import (
     count_emoji,
     discloses_ai,
     find_prices,
+    free_claims,
     kb_prices,
     leaks_prompt,
     schedule_mentions,
@@ -158,6 +159,8 @@ def _violations(
         found.append((Rule.PRICE_NOT_IN_KB, ", ".join(str(p) for p in unknown)))
     elif stray_currency(text):
         found.append((Rule.PRICE_NOT_IN_KB, "an amount without digits"))
+    elif free := free_claims(text, kb):
+        found.append((Rule.PRICE_NOT_IN_KB, "free: " + ", ".join(sorted(free))))
     if len(text) > channel_limit(channel):
         found.append((Rule.TOO_LONG, f"{len(text)} > {channel_limit(channel)}"))
     emoji = count_emoji(text)

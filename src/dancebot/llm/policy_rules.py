@@ -16,6 +16,7 @@ __all__ = [
     "count_emoji",
     "discloses_ai",
     "find_prices",
+    "free_claims",
     "kb_prices",
     "kb_texts",
     "leaks_prompt",
@@ -73,6 +74,22 @@ def stray_currency(text: str) -> bool:
     text = normalize(text)
     covered = [m.span() for m, _ in _price_matches(text)]
     return any(not any(a <= c.start() < b for a, b in covered) for c in _CURRENCY_WORD.finditer(text))
+
+
+_FREE = re.compile(
+    r"\b(?:бесплатн\w*|даром|без оплаты|за так|free(?: of charge)?|for free|gratis)(?:\s+(\w+))?", re.IGNORECASE
+)
+
+
+def _free_claims(text: str) -> set[str]:
+    """`бесплатная парковка` → {"бесплатн парковка"}: a "free" word with the word after it (a price of 0)."""
+    return {f"{m.group(0).split()[0][:7].casefold()} {(m.group(1) or '').casefold()[:5]}" for m in _FREE.finditer(text)}
+
+
+def free_claims(text: str, kb: KnowledgeBase) -> set[str]:
+    """Something said to be free that the KB does not say is free (its "бесплатная парковка" is fine)."""
+    known = {c for t in kb_texts(kb) for c in _free_claims(normalize(t))}
+    return _free_claims(normalize(text)) - known
 
 
 def kb_texts(kb: KnowledgeBase) -> list[str]:

@@ -63,6 +63,7 @@ class LLMConfig:
             "model": settings.llm_model or DEFAULT_MODEL,
             "price_input_per_1m_usd": settings.llm_price_input_per_1m_usd,
             "price_output_per_1m_usd": settings.llm_price_output_per_1m_usd,
+            "timeout_s": settings.llm_timeout_s,
         }
         return cls(**{**values, **overrides})
 
