@@ -1,8 +1,19 @@
 """Alerts to the administrators' chat, one mechanism for every cause (PRODUCT.md §11.1).
 
 An alert is queued unless the same cause was alerted in the last 10 minutes (`SET alert:{cause} NX EX
-600`): during an outage the admin gets one message per cause, not one per client. No ADMIN_CHAT_ID →
-the alert is only logged. The wording is the caller's.
+600`): during an outage the admin gets one message per cause, not one per client, and what it is about
+is still recorded (a fallback request stays on the work list). No ADMIN_CHAT_ID → the alert is only
+logged. The wording is the caller's, and every alert says what to do:
+
+- `crm_down` — the worker's CRM watch (`outbound/admin.py`): what the bot does meanwhile, what to check;
+- `fallback:{kind}:{reason}` — a booking to make, a cancel, a booking to verify (`fallback.py`): who, which
+  class, `/reply`, then `/requests` and `/done N`;
+- `budget:{limit}` — the Budget Guard (`llm/layer.py`): static KB mode until the window passes;
+- `dead_letters` — the 11th dead letter (`dlq.py`): how to send them again.
+
+A handoff's context and its 2-hour reminder are per client and part of the client's turn (an `AlertAdmin`
+effect, committed with the session); the reminder fires once per handoff (the session remembers it), so
+they need no throttle of their own.
 """
 
 from __future__ import annotations
