@@ -6,11 +6,13 @@ Built by `load_settings()` (never at import time) and handed down. A missing or 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     admin_chat_id: int | None = None
+    daily_digest_hour: int | None = Field(default=None, ge=0, le=23)  # local hour of the admin's digest; unset: off
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_price_input_per_1m_usd: float = Field(default=0.0, ge=0)
     llm_price_output_per_1m_usd: float = Field(default=0.0, ge=0)
+    llm_timeout_s: float = Field(default=8.0, gt=0, le=120)  # one deadline for a request and its JSON retry
+    llm_rewrite: bool = False  # reword the engine's replies naturally (PRODUCT.md §6.2), checked like any LLM text
 
     max_tokens_per_hour: int = Field(default=100_000, gt=0)
     max_cost_per_day_usd: float = Field(default=10.0, gt=0)
@@ -82,6 +87,37 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// URL")
         return v.rstrip("/") if v else None
 
+    @field_validator("whatsapp_phone_number_id")
+    @classmethod
+    def _wa_number_id(cls, v: str | None) -> str | None:
+        if v and not v.strip().isdigit():
+            raise ValueError("must be the numeric phone number id from Meta's WhatsApp settings")
+        return v.strip() if v else None
+
+    @field_validator("whatsapp_approved_templates")
+    @classmethod
+    def _wa_templates(cls, v: str) -> str:
+        names = [n.strip() for n in v.split(",") if n.strip()]
+        bad = [n for n in names if not re.fullmatch(r"[a-z0-9_]{1,512}", n)]
+        if bad:
+            raise ValueError(f"template names are lowercase letters, digits and _ (comma-separated): {bad}")
+        return ",".join(names)
+
+    @model_validator(mode="after")
+    def _wa_complete(self) -> Settings:
+        """WhatsApp is all or nothing: a half-configured channel would accept webhooks it cannot answer."""
+        parts = {
+            "WHATSAPP_ACCESS_TOKEN": self.whatsapp_access_token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        missing = [name for name, value in parts.items() if not value]
+        if 0 < len(missing) < len(parts):
+            lines = "\n".join(f"{name}: required when WhatsApp is configured" for name in missing)
+            raise PydanticCustomError("whatsapp_incomplete", lines)
+        return self
+
     @field_validator("dancebot_frozen_now")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
@@ -108,6 +144,16 @@ class Settings(BaseSettings):
         if self.impulse_base_url:
             return self.impulse_base_url
         return f"https://{self.impulse_tenant}.impulsecrm.ru/api/public"
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        """Every WHATSAPP_* secret is set (the validator refuses half a configuration)."""
+        return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id and self.whatsapp_app_secret)
+
+    @property
+    def whatsapp_templates(self) -> frozenset[str]:
+        """The template names Meta has approved (`WHATSAPP_APPROVED_TEMPLATES`, PRODUCT.md §10.3)."""
+        return frozenset(n for n in self.whatsapp_approved_templates.split(",") if n)
 
     @property
     def llm_configured(self) -> bool:

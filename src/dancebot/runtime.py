@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dancebot.config import Settings
@@ -22,7 +27,13 @@ from dancebot.logs import register_secrets
 from dancebot.storage import db
 from dancebot.storage.audit import Audit
 
-__all__ = ["Runtime", "open_runtime"]
+__all__ = ["Runtime", "connect_redis", "open_runtime"]
+
+REDIS_RETRIES = 10
+REDIS_RETRY_BASE = 0.05  # seconds; doubled per failure…
+REDIS_RETRY_CAP = 1.0  # …up to this, each wait jittered between half and all of it
+REDIS_MAX_CONNECTIONS = 128  # per process; a command holds one only while it runs
+REDIS_POOL_WAIT = 20.0  # seconds a command may wait for a free connection
 
 
 @dataclass
@@ -58,7 +69,23 @@ def _secrets(settings: Settings) -> list[str | None]:
 
 
 def connect_redis(url: str) -> Redis:
-    return Redis.from_url(url, decode_responses=False, health_check_interval=30, socket_timeout=10)
+    """A client whose commands survive a Redis restart: a connection error (the pooled socket died with
+    the old server, or the new one is still loading its AOF) is retried on a fresh connection with
+    exponential backoff, for about 4–8 s in all, before the caller sees it. Under a burst the pool makes
+    callers wait for a free connection (up to `REDIS_POOL_WAIT` s) instead of failing them."""
+    retry = Retry(EqualJitterBackoff(cap=REDIS_RETRY_CAP, base=REDIS_RETRY_BASE), REDIS_RETRIES)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT,
+        decode_responses=False,
+        health_check_interval=30,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, BusyLoadingError],
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ the pipeline that serves Telegram.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,13 +17,17 @@ from dancebot.conversation.handoff import AdminCommands
 from dancebot.conversation.inbound import InboundProcessor
 from dancebot.conversation.runner import ConversationRunner
 from dancebot.conversation.sweeps import sweep_sessions
+from dancebot.conversation.verify import run_due_verifications
 from dancebot.crm.factory import build_impulse_client, tool_call_recorder
 from dancebot.crm.service import CRMService
+from dancebot.llm.health import WithLLMHealth
+from dancebot.llm.layer import LLMLayer, open_llm
 from dancebot.outbound import reminders
+from dancebot.outbound.admin import admin_chores
 from dancebot.outbound.service import Chore
 from dancebot.runtime import Runtime
-from dancebot.storage import keys
-from dancebot.understanding.seam import Chain, RulesUnderstander
+from dancebot.storage import keys, trail
+from dancebot.understanding.seam import Chain, RulesUnderstander, Understander
 
 if TYPE_CHECKING:
     from dancebot.crm.fake import FakeImpulse
@@ -37,10 +42,12 @@ class Conversation:
     runner: ConversationRunner
     processor: InboundProcessor
     fake_crm: FakeImpulse | None  # the in-process fake Impulse when no real CRM is configured
+    llm: LLMLayer | None = None  # None: no LLM_API_KEY, rules only (PRODUCT.md §6.2)
 
 
 @contextlib.asynccontextmanager
 async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
+    trail.install(rt.redis)  # transitions and deliveries become audit rows (storage/trail.py)
     client, fake, http = build_impulse_client(
         rt.settings, on_call=tool_call_recorder(rt.audit), tz=rt.tz, today=rt.now().date()
     )
@@ -50,19 +57,26 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
                 async for key in rt.redis.scan_iter(match=pattern):
                     await rt.redis.delete(key)
         crm = CRMService(rt, client)
-        engine = Engine(rt.kb, rt.catalogue, crm, Chain(RulesUnderstander(rt.kb)))
-        runner = ConversationRunner(rt, engine, crm)
-        processor = InboundProcessor(rt, runner, AdminCommands(rt, runner))
-        yield Conversation(crm, engine, runner, processor, fake)
+        async with open_llm(rt) as llm:
+            understander: Understander = Chain(RulesUnderstander(rt.kb))
+            if llm is not None:  # the LLM only for what the rules cannot settle; every message marked L2 or not
+                understander = WithLLMHealth(Chain(RulesUnderstander(rt.kb), llm.extractor), llm.health)
+            engine = Engine(rt.kb, rt.catalogue, crm, understander)
+            runner = ConversationRunner(rt, engine, crm, rewriter=llm.rewriter if llm else None)
+            processor = InboundProcessor(rt, runner, AdminCommands(rt, runner))
+            yield Conversation(crm, engine, runner, processor, fake, llm)
     finally:
         await http.aclose()
 
 
 def worker_chores(rt: Runtime, runner: ConversationRunner) -> list[Chore]:
     async def due_reminders() -> None:
-        await reminders.send_due(rt)
+        await reminders.send_due(rt, crm=runner.crm)  # the reservation is re-checked before a reminder
 
     async def timeouts() -> None:
         await sweep_sessions(rt, runner)
 
-    return [due_reminders, timeouts]
+    async def verifications() -> None:
+        await run_due_verifications(rt, runner.crm, now=time.time())
+
+    return [due_reminders, timeouts, verifications, *admin_chores(rt, runner.crm)]  # CRM watch, /done, digest

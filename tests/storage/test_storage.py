@@ -11,7 +11,7 @@ from dancebot.storage.tables import messages, tool_calls
 
 SPEC_TABLES = {
     "messages", "booking_attempts", "tool_calls", "llm_calls", "errors", "dead_letter_messages",
-    "fallback_requests",
+    "fallback_requests", "fsm_transitions",
 }  # fmt: skip
 
 
@@ -21,7 +21,14 @@ async def test_migrations_create_every_spec_table_and_are_idempotent(rt: Runtime
         tables = await db.table_names(conn)
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
     assert SPEC_TABLES <= tables
-    assert version == "0001"
+    assert version == "0004"
+    async with rt.db.connect() as conn:
+        indexed = set(
+            (await conn.execute(text("SELECT tablename FROM pg_indexes WHERE indexname LIKE '%_created_at'")))
+            .scalars()
+            .all()
+        )
+    assert SPEC_TABLES <= indexed  # the daily retention deletes by created_at
 
 
 async def test_chat_ids_take_64_bits_and_negative_group_ids(rt: Runtime) -> None:

@@ -1,32 +1,69 @@
-"""One inbound message from gate to queued replies: the unit of work of a webhook (PRODUCT.md §4).
+"""Inbound messages, from the webhook to committed turns (PRODUCT.md §4).
 
-Order: admin chat → admin handler; gate (replay, dedup, spam); button tap acknowledged; then under the
-per-chat lock: session, audit of the inbound text, non-text reply or the conversation, session saved,
-replies queued and audited. If anything fails after the dedup mark, the mark is removed so the
-channel's redelivery is processed — a request is never lost to our own error.
+`accept` is the one entry point of every channel (Telegram, WhatsApp, the console): the admin chat's
+commands are deduplicated; a client's message passes the gate (replay, dedup, spam); then it is durably
+accepted into its chat's buffer (`inbox`). The webhook answers right after, never after the turn.
+
+Turns run off the request path (`run`, the app's dispatcher): for each chat with waiting messages, under
+the chat's Redis lock, one message at a time and in order; many chats at once: as many as keep the event
+loop on time (turns waiting on the CRM cost nothing), at most `concurrency`, and none while a webhook is
+being accepted — so acks stay quick when more arrives than the process can handle; the backlog waits in
+Redis.
+Each turn ends with one atomic commit (session, replies, audit rows, the message leaving the buffer and
+its "done" marker), so a process killed at any point loses no message and answers none twice; at
+start-up the dispatcher simply finds the chats still waiting. The lock is a lease renewed while the turn
+runs, so a killed process holds a chat for seconds, not a minute.
+
+A chat in BOOKING_IN_PROGRESS needs nothing special: its next messages wait in the buffer until the
+booking turn has committed. A BOOKING_IN_PROGRESS found when the lock is free is a dead turn: it takes
+the unknown-outcome path at once (`sweeps.resolve_stuck_booking`).
+
+`process` = `accept`, then run the chat's waiting turns in the calling task: `dancebot chat` and tests.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from typing import Protocol
+from typing import Final, Protocol
+
+from pydantic import ValidationError
+from redis.asyncio.lock import Lock
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dancebot.channels import gate
-from dancebot.channels.message import UnifiedMessage
+from dancebot.channels.message import Channel, UnifiedMessage
+from dancebot.conversation import inbox
 from dancebot.conversation.session import Session
+from dancebot.conversation.states import State
+from dancebot.conversation.sweeps import SystemEvents, resolve_stuck_booking
 from dancebot.logs import bind_trace, get_logger
 from dancebot.outbound.messages import OutboundJob
-from dancebot.outbound.queue import enqueue
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
+from dancebot.storage.audit import Audit
 
-__all__ = ["InboundProcessor"]
+__all__ = ["LOCK_LEASE", "MAX_CONCURRENT_TURNS", "InboundProcessor"]
 
 log = get_logger(__name__)
-LOCK_TTL = 60  # a booking turn may take 30 s at the CRM plus a schedule read
+
+LOCK_LEASE: Final = 15.0  # seconds; renewed every third of it while a turn runs
+MAX_CONCURRENT_TURNS: Final = 64  # chats whose turns run at once in one process (most wait on I/O)
+MAX_FAILURES: Final = 3  # a message whose turn fails this often is set aside (errors row), not retried forever
+_POLL: Final = 0.25  # the dispatcher looks at the ready index at least this often (other processes' accepts)
+_BUSY_RETRY: Final = 0.1  # a chat whose lock another process holds is tried again after this
+_FAILED_RETRY: Final = 1.0
+_SHUTDOWN_GRACE: Final = 25.0  # turns in flight at shutdown may finish (a booking waits ≤ 30 s on the CRM)
+_LAG_PROBE: Final = 0.01  # seconds between two looks at how late the event loop runs
+_LAG_HIGH: Final = 0.010  # later than this, too many turns compute at once: the limit shrinks
+_LAG_LOW: Final = 0.003  # earlier than this with the limit reached: turns mostly wait on I/O, it grows
+_MIN_TURNS: Final = 2
 
 
-class ConversationHandler(Protocol):
+class ConversationHandler(SystemEvents, Protocol):
     async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]: ...
 
 
@@ -35,96 +72,274 @@ class AdminHandler(Protocol):
 
 
 class InboundProcessor:
-    def __init__(self, rt: Runtime, conversation: ConversationHandler, admin: AdminHandler) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        conversation: ConversationHandler,
+        admin: AdminHandler,
+        *,
+        concurrency: int = MAX_CONCURRENT_TURNS,
+    ) -> None:
         self._rt = rt
         self._conversation = conversation
         self._admin = admin
+        self._concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._not_before: dict[str, float] = {}  # member → monotonic time before which it is not retried
+        self._limit = float(_MIN_TURNS)  # turns at once now: adapts to how late the event loop runs
+        self._accepting = 0  # webhooks being accepted right now: no new turn starts before they answer
+
+    # ---- the entry point ------------------------------------------------------------------------
+
+    async def accept(self, msg: UnifiedMessage) -> gate.Verdict:
+        """Check and durably accept one inbound message; its turn runs later, off the request path.
+
+        If accepting fails after the dedup mark, the mark is removed so the channel's redelivery is
+        processed — a request is never lost to our own error."""
+        self._accepting += 1
+        try:
+            return await self._accept(msg)
+        finally:
+            self._accepting -= 1
+            if not self._accepting:
+                self._wake.set()
+
+    async def _accept(self, msg: UnifiedMessage) -> gate.Verdict:
+        bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
+        redis = self._rt.redis
+        if self._is_admin(msg):
+            seen = keys.seen(msg.channel, msg.chat_id, msg.dedup_id)
+            if await redis.set(seen, 1, nx=True, ex=gate.DEDUP_TTL) is None:
+                return gate.Verdict.DUPLICATE  # a redelivered /reply must not reach the client twice
+        else:
+            log.info(
+                "inbound.message",
+                type=msg.message_type,
+                text=msg.text or msg.callback_data or msg.contact_phone,
+                edit=msg.is_edit,
+            )
+            verdict, first_spam = await gate.check(redis, msg)
+            if verdict is not gate.Verdict.PASS:
+                if verdict is not gate.Verdict.SPAM or first_spam:
+                    log.info("inbound.dropped", reason=verdict.value, message_id=msg.message_id)
+                return verdict
+        tap = self._tap_answer(msg)
+        try:
+            waiting = await inbox.accept(redis, msg, jobs=[tap] if tap else [])
+        except BaseException:
+            await gate.forget(redis, msg)
+            raise
+        if waiting > 1:
+            log.info("inbound.waiting", waiting=waiting)  # behind earlier messages of the chat
+        self._wake.set()
+        return gate.Verdict.PASS
 
     async def process(self, msg: UnifiedMessage) -> gate.Verdict:
-        bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
-        started = time.perf_counter()
-        if self._rt.settings.admin_chat_id is not None and msg.chat_id == self._rt.settings.admin_chat_id:
-            if (
-                await self._rt.redis.set(
-                    keys.seen(msg.channel, msg.chat_id, msg.dedup_id), 1, nx=True, ex=gate.DEDUP_TTL
-                )
-                is None
-            ):
-                return gate.Verdict.DUPLICATE  # a redelivered /reply must not reach the client twice
-            await self._rt.audit.message(
-                trace_id=msg.trace_id,
-                channel=msg.channel,
-                chat_id=msg.chat_id,
-                direction="in",
-                text=msg.text,
-                message_id=msg.message_id,
-                message_type=msg.message_type,
-                state="ADMIN",
-            )
-            await self._send(await self._admin.handle(msg), state="ADMIN")
-            return gate.Verdict.PASS
-        log.info(
-            "inbound.message",
-            type=msg.message_type,
-            text=msg.text or msg.callback_data or msg.contact_phone,
-            edit=msg.is_edit,
-        )
-        verdict, first_spam = await gate.check(self._rt.redis, msg)
-        if verdict is not gate.Verdict.PASS:
-            if verdict is not gate.Verdict.SPAM or first_spam:
-                log.info("inbound.dropped", reason=verdict.value, message_id=msg.message_id)
-            return verdict
-        try:
-            await self._process_locked(msg)
-        except BaseException:
-            await gate.forget(self._rt.redis, msg)
-            raise
-        log.info("inbound.processed", ms=int((time.perf_counter() - started) * 1000))
+        """`accept`, then run the chat's waiting turns in this task (the console and tests)."""
+        verdict = await self.accept(msg)
+        if verdict is gate.Verdict.PASS:
+            await self._run_chat(msg.channel, msg.chat_id, wait_for_lock=True, limit=None)
         return verdict
 
-    async def _process_locked(self, msg: UnifiedMessage) -> None:
-        if msg.callback_query_id:
-            await self._send(
-                [
-                    OutboundJob(
-                        kind="callback_answer",
-                        chat_id=msg.chat_id,
-                        callback_query_id=msg.callback_query_id,
-                        trace_id=msg.trace_id,
-                        channel=msg.channel,
-                    )
-                ],
-                state=None,
-                audit=False,
-            )
-        buffer_key = keys.buffer(msg.channel, msg.chat_id)
-        peek = await self._rt.sessions.load(msg.channel, msg.chat_id)
-        buffered = peek.state == "BOOKING_IN_PROGRESS"
-        if buffered:  # processed in order once the booking is over (PRODUCT.md §5)
-            await self._rt.redis.rpush(buffer_key, msg.model_dump_json())
-            await self._rt.redis.expire(buffer_key, 24 * 3600)
-            log.info("inbound.buffered")
-        lock = self._rt.redis.lock(
-            keys.lock(msg.channel, msg.chat_id), timeout=LOCK_TTL, blocking_timeout=LOCK_TTL * 2, sleep=0.02
-        )
-        async with lock:
-            if not buffered:
-                await self._turn(msg)
-            while raw := await self._rt.redis.lindex(buffer_key, 0):  # removed only once handled
-                waiting = UnifiedMessage.model_validate_json(raw)
-                bind_trace(waiting.trace_id, channel=waiting.channel, chat_id=waiting.chat_id)
-                try:
-                    await self._turn(waiting)
-                except Exception as exc:  # one broken message must not block the chat or the request it rides on
-                    log.exception("inbound.buffered_failed")
-                    await self._rt.audit.error(
-                        trace_id=waiting.trace_id, source="inbound.buffer", kind=type(exc).__name__, message=str(exc)
-                    )
-                await self._rt.redis.lpop(buffer_key)
+    # ---- the dispatcher -------------------------------------------------------------------------
 
-    async def _turn(self, msg: UnifiedMessage) -> None:
-        session = await self._rt.sessions.load(msg.channel, msg.chat_id)
-        await self._rt.audit.message(
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run waiting turns until `stop`: first what earlier processes accepted, then what arrives."""
+        found = await inbox.reindex(self._rt.redis)
+        backlog = await inbox.waiting(self._rt.redis)
+        log.info("inbound.dispatcher_started", chats_waiting=backlog, reindexed=found)
+        lag = _LoopLag(self)
+        probe = asyncio.create_task(lag.run(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._schedule()
+                except RedisError as exc:
+                    log.warning("inbound.dispatch_redis_error", error=type(exc).__name__)
+                    await asyncio.sleep(_POLL)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), _POLL)
+                self._wake.clear()
+        finally:
+            probe.cancel()
+            await self._finish()
+
+    async def drain(self) -> int:
+        """Run every turn waiting now, in this task; returns how many chats were handled (tests)."""
+        handled = 0
+        for member in await inbox.ready_chats(self._rt.redis, 10_000):
+            channel, chat_id = inbox.parse_member(member)
+            await self._run_chat(channel, chat_id, wait_for_lock=True, limit=None)
+            handled += 1
+        return handled
+
+    async def _schedule(self) -> None:
+        free = int(self._limit) - len(self._active)
+        if self._accepting and self._active:
+            return  # webhooks first: turns start once they have answered
+        if free <= 0:
+            return
+        now = time.monotonic()
+        self._not_before = {m: t for m, t in self._not_before.items() if t > now}
+        limit = len(self._active) + len(self._not_before) + free
+        for member in await inbox.ready_chats(self._rt.redis, limit):
+            if free <= 0:
+                break
+            if member in self._active or member in self._not_before:
+                continue
+            self._active[member] = asyncio.create_task(self._chat_task(member), name=f"turn:{member}")
+            free -= 1
+
+    async def _chat_task(self, member: str) -> None:
+        retry_after = 0.0
+        try:
+            channel, chat_id = inbox.parse_member(member)
+            if await self._run_chat(channel, chat_id, wait_for_lock=False, limit=1) is None:
+                retry_after = _BUSY_RETRY  # another process holds the chat
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("inbound.redis_unavailable", error=type(exc).__name__)
+            retry_after = _FAILED_RETRY
+        except ValueError:
+            log.error("inbound.bad_ready_member", member=member)
+            await self._rt.redis.zrem(keys.INBOX_READY, member)
+        except Exception:
+            log.exception("inbound.turn_failed")
+            retry_after = _FAILED_RETRY
+        finally:
+            self._active.pop(member, None)
+            if retry_after:
+                self._not_before[member] = time.monotonic() + retry_after
+            self._wake.set()
+
+    async def _finish(self) -> None:
+        """At shutdown: let turns in flight end (what is not committed waits for the next start)."""
+        if not self._active:
+            return
+        log.info("inbound.dispatcher_stopping", turns_in_flight=len(self._active))
+        _, pending = await asyncio.wait(list(self._active.values()), timeout=_SHUTDOWN_GRACE)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    # ---- one chat -------------------------------------------------------------------------------
+
+    async def _run_chat(self, channel: Channel, chat_id: int, *, wait_for_lock: bool, limit: int | None) -> int | None:
+        """Handle up to `limit` waiting messages of one chat under its lock; None when the lock is busy."""
+        lock = self._rt.redis.lock(
+            keys.lock(channel, chat_id), timeout=LOCK_LEASE, sleep=0.02, blocking_timeout=LOCK_LEASE * 4
+        )
+        if not await lock.acquire(blocking=wait_for_lock):
+            return None
+        keeper = asyncio.create_task(_keep_lease(lock))
+        handled = 0
+        try:
+            while limit is None or handled < limit:
+                raw = await inbox.head(self._rt.redis, channel, chat_id)
+                if raw is None:
+                    await inbox.release_if_empty(self._rt.redis, channel, chat_id)
+                    break
+                await self._handle(channel, chat_id, raw)
+                handled += 1
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(LockError, RedisError):
+                await lock.release()
+        return handled
+
+    async def _handle(self, channel: Channel, chat_id: int, raw: bytes) -> None:
+        """One buffered message: its turn, committed; a message that keeps failing is set aside."""
+        redis = self._rt.redis
+        try:
+            msg = UnifiedMessage.model_validate_json(raw)
+        except ValidationError as exc:
+            log.error("inbound.unreadable", error_count=exc.error_count())
+            await self._set_aside(channel, chat_id, raw, "-", "unreadable message")
+            return
+        bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
+        if not await inbox.begin(redis, channel, chat_id, msg.dedup_id):
+            log.info("inbound.already_done", message_id=msg.message_id)
+            await inbox.commit(redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id), session=None)
+            return
+        try:
+            await self._turn(msg, raw)
+        except (RedisConnectionError, RedisTimeoutError):
+            raise  # Redis itself is away: the message waits, nothing to count
+        except Exception as exc:
+            failures = await redis.incr(keys.inbox_failures(channel, chat_id, msg.dedup_id))
+            await redis.expire(keys.inbox_failures(channel, chat_id, msg.dedup_id), 24 * 3600)
+            log.warning("inbound.turn_error", failures=failures, error=type(exc).__name__)
+            if failures < MAX_FAILURES:
+                raise
+            await self._set_aside(channel, chat_id, raw, msg.dedup_id, f"{type(exc).__name__}: {exc}", msg.trace_id)
+
+    async def _set_aside(
+        self, channel: Channel, chat_id: int, raw: bytes, dedup_id: str, error: str, trace_id: str | None = None
+    ) -> None:
+        """Take a message that cannot be handled out of the buffer, with an errors row: it must not block
+        the chat. Its text stays in the row's details."""
+        row = Audit.error_row(
+            trace_id=trace_id,
+            source="inbound",
+            kind="set_aside",
+            message=error[:500],
+            raw=raw.decode(errors="replace")[:2000],
+        )
+        await inbox.commit(
+            self._rt.redis, channel=channel, chat_id=chat_id, message=(raw, dedup_id), session=None, rows=[row]
+        )
+
+    async def _turn(self, msg: UnifiedMessage, raw: bytes) -> None:
+        started = time.perf_counter()
+        rt = self._rt
+        channel, chat_id = msg.channel, msg.chat_id
+        if self._is_admin(msg):
+            jobs = await self._admin.handle(msg)
+            rows = [self._in_row(msg, "ADMIN"), *self._out_rows(jobs, "ADMIN")]
+            await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
+                               session=None, jobs=jobs, rows=rows)  # fmt: skip
+            return
+        session = await rt.sessions.load(channel, chat_id)
+        if session.state == State.BOOKING_IN_PROGRESS:  # we hold the lock: the booking's turn is dead
+            log.warning("inbound.booking_turn_died", since=round(time.time() - session.state_since, 1))
+            await resolve_stuck_booking(rt, self._conversation, session)
+            if await rt.redis.exists(keys.inbox_done(channel, chat_id, msg.dedup_id)):
+                return  # that was the message which had started the booking: now answered
+            session = await rt.sessions.load(channel, chat_id)
+            await inbox.begin(rt.redis, channel, chat_id, msg.dedup_id)
+        rows = [self._in_row(msg, session.state)]
+        if msg.is_textual:
+            jobs = await self._conversation.handle(msg, session)
+        else:
+            lang = session.language or rt.kb.tone.language
+            jobs = [self.reply(msg, rt.catalogue.text("text_only", lang))]
+        rows += self._out_rows(jobs, session.state)
+        await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
+                           session=session, jobs=jobs, rows=rows)  # fmt: skip
+        log.info("inbound.processed", ms=int((time.perf_counter() - started) * 1000))
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _is_admin(self, msg: UnifiedMessage) -> bool:
+        admin = self._rt.settings.admin_chat_id
+        return admin is not None and msg.chat_id == admin and msg.channel == "telegram"
+
+    @staticmethod
+    def _tap_answer(msg: UnifiedMessage) -> OutboundJob | None:
+        """A button tap is answered at once (the client's spinner stops), before its turn runs."""
+        if not msg.callback_query_id:
+            return None
+        return OutboundJob(
+            kind="callback_answer",
+            chat_id=msg.chat_id,
+            callback_query_id=msg.callback_query_id,
+            trace_id=msg.trace_id,
+            channel=msg.channel,
+        )
+
+    @staticmethod
+    def _in_row(msg: UnifiedMessage, state: str) -> str:
+        return Audit.message_row(
             trace_id=msg.trace_id,
             channel=msg.channel,
             chat_id=msg.chat_id,
@@ -132,32 +347,61 @@ class InboundProcessor:
             text=msg.text or msg.callback_data or msg.contact_phone,
             message_id=msg.message_id,
             message_type=msg.message_type,
-            state=session.state,
+            state=state,
             is_edit=msg.is_edit,
         )
-        if msg.is_textual:
-            jobs = await self._conversation.handle(msg, session)
-        else:
-            lang = session.language or self._rt.kb.tone.language
-            jobs = [self.reply(msg, self._rt.catalogue.text("text_only", lang))]
-        await self._rt.sessions.save(session)
-        await self._send(jobs, state=session.state)
 
-    async def _send(self, jobs: list[OutboundJob], *, state: str | None, audit: bool = True) -> None:
-        await enqueue(self._rt.redis, *jobs)
-        if not audit:
-            return
-        for job in jobs:
-            if job.kind == "message":
-                await self._rt.audit.message(
-                    trace_id=job.trace_id,
-                    channel=job.channel,
-                    chat_id=job.chat_id,
-                    direction="out",
-                    text=job.text,
-                    state=job.state or state,
-                )
+    @staticmethod
+    def _out_rows(jobs: list[OutboundJob], state: str) -> list[str]:
+        return [
+            Audit.message_row(
+                trace_id=job.trace_id,
+                channel=job.channel,
+                chat_id=job.chat_id,
+                direction="out",
+                text=job.text,
+                state=job.state or state,
+            )
+            for job in jobs
+            if job.kind == "message"
+        ]
 
     @staticmethod
     def reply(msg: UnifiedMessage, text: str) -> OutboundJob:
         return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id)
+
+
+class _LoopLag:
+    """Sets the dispatcher's number of turns at once from how late the event loop runs a short sleep.
+
+    Turns compute in the same loop as the webhook: too many at once and a request waits behind all their
+    steps. Late → the limit shrinks (multiplicatively); on time with the limit reached → it grows by one,
+    so turns that only wait on the CRM do not hold the others back. Within [2, concurrency]."""
+
+    def __init__(self, processor: InboundProcessor) -> None:
+        self._processor = processor
+
+    async def run(self, stop: asyncio.Event) -> None:
+        p = self._processor
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(_LAG_PROBE)
+            late = time.perf_counter() - started - _LAG_PROBE
+            if late > _LAG_HIGH:
+                p._limit = max(float(_MIN_TURNS), p._limit * 0.7)
+            elif late < _LAG_LOW and len(p._active) >= int(p._limit):
+                p._limit = min(float(p._concurrency), p._limit + 1)
+                p._wake.set()
+
+
+async def _keep_lease(lock: Lock) -> None:
+    """Renew the chat's lock while its turn runs, so only a dead process's lock can expire."""
+    while True:
+        await asyncio.sleep(LOCK_LEASE / 3)
+        try:
+            await lock.extend(LOCK_LEASE, replace_ttl=True)
+        except LockError:
+            log.error("inbound.lock_lost")
+            return
+        except RedisError as exc:
+            log.warning("inbound.lock_extend_failed", error=type(exc).__name__)

@@ -23,9 +23,15 @@ from dancebot.logs import get_logger, mask_text
 from dancebot.storage import keys
 from dancebot.storage.tables import TABLES_BY_NAME
 
-__all__ = ["Audit", "flush_audit"]
+__all__ = ["Audit", "encode_row", "flush_audit"]
 
 log = get_logger(__name__)
+
+
+def encode_row(table: str, row: dict[str, Any]) -> str:
+    """One row as it waits in `queue:audit` (JSON; `created_at` as unix time, stamped now if absent)."""
+    row.setdefault("created_at", time.time())
+    return json.dumps({"table": table, "row": row}, ensure_ascii=False)
 
 
 class Audit:
@@ -35,8 +41,36 @@ class Audit:
         self._redis = redis
 
     async def _push(self, table: str, row: dict[str, Any]) -> None:
-        row.setdefault("created_at", time.time())
-        await self._redis.lpush(keys.AUDIT_QUEUE, json.dumps({"table": table, "row": row}, ensure_ascii=False))
+        await self._redis.lpush(keys.AUDIT_QUEUE, encode_row(table, row))
+
+    @staticmethod
+    def message_row(
+        *,
+        trace_id: str | None,
+        channel: str,
+        chat_id: int,
+        direction: str,
+        text: str | None,
+        message_id: str | None = None,
+        message_type: str = "text",
+        state: str | None = None,
+        is_edit: bool = False,
+    ) -> str:
+        """A `messages` row as queued, for callers that push it together with other writes (one script)."""
+        return encode_row(
+            "messages",
+            {
+                "trace_id": trace_id,
+                "channel": channel,
+                "chat_id": chat_id,
+                "direction": direction,
+                "text": text,
+                "message_id": message_id,
+                "message_type": message_type,
+                "state": state,
+                "is_edit": is_edit,
+            },
+        )
 
     async def message(
         self,
@@ -51,20 +85,18 @@ class Audit:
         state: str | None = None,
         is_edit: bool = False,
     ) -> None:
-        await self._push(
-            "messages",
-            {
-                "trace_id": trace_id,
-                "channel": channel,
-                "chat_id": chat_id,
-                "direction": direction,
-                "text": text,
-                "message_id": message_id,
-                "message_type": message_type,
-                "state": state,
-                "is_edit": is_edit,
-            },
+        row = self.message_row(
+            trace_id=trace_id,
+            channel=channel,
+            chat_id=chat_id,
+            direction=direction,
+            text=text,
+            message_id=message_id,
+            message_type=message_type,
+            state=state,
+            is_edit=is_edit,
         )
+        await self._redis.lpush(keys.AUDIT_QUEUE, row)
 
     async def tool_call(
         self, *, trace_id: str | None, function: str, arguments: dict[str, Any], status: str, latency_ms: int
@@ -84,11 +116,17 @@ class Audit:
     async def booking_attempt(self, **row: Any) -> None:
         await self._push("booking_attempts", row)
 
-    async def error(self, *, trace_id: str | None, source: str, kind: str, message: str, **details: Any) -> None:
-        await self._push(
+    @staticmethod
+    def error_row(*, trace_id: str | None, source: str, kind: str, message: str, **details: Any) -> str:
+        """An `errors` row as queued (the message masked), for callers that push it with other writes."""
+        return encode_row(
             "errors",
             {"trace_id": trace_id, "source": source, "kind": kind, "message": mask_text(message), "details": details},
         )
+
+    async def error(self, *, trace_id: str | None, source: str, kind: str, message: str, **details: Any) -> None:
+        row = self.error_row(trace_id=trace_id, source=source, kind=kind, message=message, **details)
+        await self._redis.lpush(keys.AUDIT_QUEUE, row)
 
     async def fallback(self, **row: Any) -> None:
         await self._push("fallback_requests", row)

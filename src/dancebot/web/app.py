@@ -1,14 +1,17 @@
 """FastAPI app: the webhook ingress and /health (PRODUCT.md §3.2). Routes stay tiny (STYLE: PTB's webhook
 handler checks the secret, parses into a typed update, hands it on and returns).
 
+The webhook answers once the message is durably accepted in Redis (`InboundProcessor.accept`); its turn
+runs later in this process (`InboundProcessor.run`, started with the app), never inside the request.
+
 Bad input answers 4xx and stores nothing: wrong/missing secret → 401; body over 1 MB → 413; not JSON →
 400; JSON that is not an update → 400; an update kind we don't handle → 200 and ignored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,33 +20,20 @@ from fastapi.responses import JSONResponse
 
 from dancebot.channels import telegram
 from dancebot.config import Settings
+from dancebot.llm.health import degradation_level
 from dancebot.logs import get_logger
 from dancebot.runtime import Runtime, open_runtime
 from dancebot.storage import db
+from dancebot.web import body as body_json
+from dancebot.web import whatsapp
+from dancebot.web.body import MAX_BODY
+from dancebot.web.body import error_response as _error
+from dancebot.web.body import read_body as _read_body
 from dancebot.wiring import Conversation, open_conversation
 
 __all__ = ["MAX_BODY", "create_app"]
 
 log = get_logger(__name__)
-MAX_BODY = 1024 * 1024
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _error(status: int, detail: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": detail}, status_code=status)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,9 +45,17 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_runtime(settings) as rt, open_conversation(rt) as conversation:
             app.state.rt = rt
             app.state.conversation = conversation
-            yield
+            # Turns run here, off the request path: first what an earlier process accepted, then new ones.
+            stop = asyncio.Event()
+            turns = asyncio.create_task(conversation.processor.run(stop), name="turns")
+            try:
+                yield
+            finally:
+                stop.set()
+                await turns
 
     app = FastAPI(title="DanceBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(whatsapp.router)  # GET/POST /webhook/whatsapp (web/whatsapp.py)
 
     @app.post("/webhook/telegram")
     async def webhook_telegram(request: Request) -> JSONResponse:
@@ -67,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         if body is None:
             return _error(413, "body too large")
         try:
-            data: Any = json.loads(body)
+            data: Any = body_json.loads(body)
         except ValueError:
             return _error(400, "body is not JSON")
         try:
@@ -77,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         if msg is None:
             log.info("webhook.ignored_update", update_id=data.get("update_id"))
             return JSONResponse({"ok": True, "ignored": True})
-        verdict = await request.app.state.conversation.processor.process(msg)
+        verdict = await request.app.state.conversation.processor.accept(msg)  # durably accepted; the turn runs later
         return JSONResponse({"ok": True, "result": verdict.value})
 
     @app.get("/health")
@@ -93,13 +91,16 @@ def create_app(settings: Settings) -> FastAPI:
             crm = await conversation.crm.health() if redis_ok else "unknown"
         except Exception:
             crm = "down"
-        degradation = "L0" if crm == "ok" else "L1"
+        llm = "not_configured"
+        if conversation.llm is not None:  # passive: the breaker and the budget, never a paid probe
+            llm = await conversation.llm.status() if redis_ok else "unknown"
+        degradation = degradation_level(crm, llm)  # PRODUCT.md §9.3
         body = {
-            "status": "ok" if redis_ok and pg_ok and crm == "ok" else ("degraded" if redis_ok else "down"),
+            "status": "ok" if redis_ok and pg_ok and degradation == "L0" else ("degraded" if redis_ok else "down"),
             "redis": "ok" if redis_ok else "down",
             "postgres": "ok" if pg_ok else "down",
             "crm": crm,
-            "llm": "not_configured" if not settings.llm_configured else "unknown",
+            "llm": llm,
             "degradation": degradation,
         }
         return JSONResponse(body, status_code=200 if redis_ok else 503)

@@ -26,30 +26,14 @@ from dancebot.outbound import window
 from dancebot.outbound.whatsapp_status import record_statuses
 from dancebot.runtime import Runtime
 from dancebot.web import body as body_json
+from dancebot.web.body import MAX_BODY
+from dancebot.web.body import error_response as _error
+from dancebot.web.body import read_body as _read_body
 
 __all__ = ["MAX_BODY", "router"]
 
 log = get_logger(__name__)
-MAX_BODY = 1024 * 1024
 router = APIRouter()
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _error(status: int, detail: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": detail}, status_code=status)
 
 
 def _settings(request: Request) -> Settings:

@@ -1,0 +1,208 @@
+"""The durable inbox (PRODUCT.md §4.4): accepted messages wait in Redis until their turn has run.
+
+Each chat has a list (`buffer:{channel}:{chat}`, the chat's buffer) and the `inbox:ready` ZSET names the
+chats whose list is not empty, oldest first. Two scripts change them, each atomic:
+
+- `accept` appends a message (plus jobs that must go out at once: a button tap's answer) and marks the
+  chat ready. The webhook answers after it, never after the turn.
+- `commit` ends a turn in one step: the session, the replies (outbound jobs), the audit rows, the
+  message leaving the list and a per-message "done" marker. A process killed before it leaves the
+  message waiting, with nothing of its turn visible; killed after it, nothing is left to redo. A
+  commit run twice (a retried call) or a message accepted twice finds the marker and only drops the copy.
+
+While a turn runs, `inbox:turn:{channel}:{chat}` names its message; a crash leaves it set, which is how a
+booking left in BOOKING_IN_PROGRESS is matched to the message that started it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Final, cast
+
+from redis.asyncio import Redis
+
+from dancebot.channels.message import Channel, UnifiedMessage
+from dancebot.conversation.session import SESSION_TTL, Session
+from dancebot.outbound.messages import OutboundJob
+from dancebot.outbound.queue import WAKE_LUA
+from dancebot.storage import keys
+
+__all__ = [
+    "DONE_TTL",
+    "accept",
+    "begin",
+    "chat_member",
+    "commit",
+    "head",
+    "parse_member",
+    "ready_chats",
+    "reindex",
+    "release_if_empty",
+    "waiting",
+]
+
+DONE_TTL: Final = 3600  # far beyond the dedup window (5 min) in which a channel redelivers a message
+
+_WAKE = WAKE_LUA.format(key=keys.OUTBOUND_WAKE)
+_ACCEPT = (
+    """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+for i = 4, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[i]) end
+if #ARGV >= 4 then __WAKE__ end
+return redis.call('LLEN', KEYS[1])
+"""
+).replace("__WAKE__", _WAKE)
+
+# KEYS: buffer, ready, done marker, session, session index, outbound queue, audit queue, turn marker
+# ARGV: head (the message as stored, '' for none), member, now, session JSON ('' for none), session TTL,
+#       number of jobs, the jobs…, the audit rows…
+_COMMIT = """
+local has_msg = ARGV[1] ~= ''
+local function settle()
+  if has_msg and redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+  if redis.call('LLEN', KEYS[1]) == 0 then
+    redis.call('ZREM', KEYS[2], ARGV[2])
+  else
+    redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[2])
+  end
+  redis.call('DEL', KEYS[8])
+end
+if has_msg and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', __DONE_TTL__) then
+  settle()
+  return 0
+end
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
+  redis.call('ZADD', KEYS[5], ARGV[3], KEYS[4])
+end
+local n = tonumber(ARGV[6])
+for i = 7, 6 + n do redis.call('LPUSH', KEYS[6], ARGV[i]) end
+if n > 0 then __WAKE__ end
+for i = 7 + n, #ARGV do redis.call('LPUSH', KEYS[7], ARGV[i]) end
+settle()
+return 1
+""".replace("__DONE_TTL__", str(DONE_TTL)).replace("__WAKE__", _WAKE)
+
+# KEYS: done marker, turn marker   ARGV: dedup id → 1 if the message was done before, else 0 (turn marked)
+_BEGIN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', 86400)
+return 0
+"""
+
+_RELEASE_IF_EMPTY = """
+if redis.call('LLEN', KEYS[1]) == 0 then return redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 0
+"""
+
+
+def chat_member(channel: str, chat_id: int) -> str:
+    return f"{channel}:{chat_id}"
+
+
+def parse_member(member: str | bytes) -> tuple[Channel, int]:
+    text = member.decode() if isinstance(member, bytes) else member
+    channel, chat = text.split(":", 1)
+    if channel not in ("telegram", "whatsapp"):
+        raise ValueError(f"unknown channel in {text!r}")
+    return cast(Channel, channel), int(chat)
+
+
+async def accept(redis: Redis, msg: UnifiedMessage, *, jobs: Sequence[OutboundJob] = ()) -> int:
+    """Append the message to its chat's buffer and mark the chat ready; returns how many messages wait."""
+    script = redis.register_script(_ACCEPT)
+    member = chat_member(msg.channel, msg.chat_id)
+    waiting_now = await script(
+        keys=[keys.buffer(msg.channel, msg.chat_id), keys.INBOX_READY, keys.OUTBOUND_QUEUE],
+        args=[msg.model_dump_json(), member, time.time(), *(j.dumps() for j in jobs)],
+    )
+    return int(waiting_now)
+
+
+async def commit(
+    redis: Redis,
+    *,
+    channel: str,
+    chat_id: int,
+    message: tuple[bytes, str] | None,
+    session: Session | None,
+    jobs: Sequence[OutboundJob] = (),
+    rows: Sequence[str] = (),
+) -> bool:
+    """End a turn atomically. `message` is (the head of the buffer as stored, its dedup id) when the turn
+    handled one. Returns False when that message had been committed before (nothing was written again)."""
+    now = time.time()
+    session_json = ""
+    session_key = keys.session(channel, chat_id)
+    if session is not None:
+        session.updated_at = now
+        session_key = keys.session(session.channel, session.chat_id)
+        session_json = session.model_dump_json()
+    raw, dedup_id = message if message is not None else (b"", "-")
+    script = redis.register_script(_COMMIT)
+    done = await script(
+        keys=[
+            keys.buffer(channel, chat_id),
+            keys.INBOX_READY,
+            keys.inbox_done(channel, chat_id, dedup_id),
+            session_key,
+            keys.SESSION_INDEX,
+            keys.OUTBOUND_QUEUE,
+            keys.AUDIT_QUEUE,
+            keys.inbox_turn(channel, chat_id),
+        ],
+        args=[
+            raw,
+            chat_member(channel, chat_id),
+            now,
+            session_json,
+            SESSION_TTL,
+            len(jobs),
+            *(j.dumps() for j in jobs),
+            *rows,
+        ],
+    )
+    return bool(done)
+
+
+async def begin(redis: Redis, channel: str, chat_id: int, dedup_id: str) -> bool:
+    """Mark the message's turn as running; False when the message was committed before (a copy)."""
+    script = redis.register_script(_BEGIN)
+    done = await script(keys=[keys.inbox_done(channel, chat_id, dedup_id), keys.inbox_turn(channel, chat_id)],
+                        args=[dedup_id])  # fmt: skip
+    return not done
+
+
+async def head(redis: Redis, channel: str, chat_id: int) -> bytes | None:
+    return cast("bytes | None", await redis.lindex(keys.buffer(channel, chat_id), 0))
+
+
+async def release_if_empty(redis: Redis, channel: str, chat_id: int) -> bool:
+    script = redis.register_script(_RELEASE_IF_EMPTY)
+    member = chat_member(channel, chat_id)
+    return bool(await script(keys=[keys.buffer(channel, chat_id), keys.INBOX_READY], args=[member]))
+
+
+async def ready_chats(redis: Redis, limit: int) -> list[str]:
+    """Chats with waiting messages, the longest-waiting first."""
+    members = cast("list[bytes]", await redis.zrange(keys.INBOX_READY, 0, limit - 1))
+    return [m.decode() for m in members]
+
+
+async def waiting(redis: Redis) -> int:
+    """How many chats have messages waiting (for /health and tests)."""
+    return int(await redis.zcard(keys.INBOX_READY))
+
+
+async def reindex(redis: Redis) -> int:
+    """Mark ready every chat whose buffer holds messages (buffers filled by a version without the index)."""
+    found = 0
+    async for raw_key in redis.scan_iter(match=keys.buffer("*", "*"), count=500):
+        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+        _, channel, chat = key.split(":", 2)
+        if channel in ("telegram", "whatsapp") and await redis.llen(key):
+            added = await redis.zadd(keys.INBOX_READY, {f"{channel}:{chat}": time.time()}, nx=True)
+            found += int(added or 0)
+    return found

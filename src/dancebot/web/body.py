@@ -1,0 +1,53 @@
+"""Webhook bodies, for every channel: read with the 1 MB limit, parsed as JSON that every later step can
+store and log (PRODUCT.md §14), and the error answer for a bad one."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+__all__ = ["MAX_BODY", "error_response", "loads", "read_body"]
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def loads(body: bytes) -> Any:
+    """`json.loads`, with NUL and lone surrogates replaced by U+FFFD: `"\\u0000"` and `"\\ud800"` are valid JSON,
+    but PostgreSQL text cannot hold NUL and no UTF-8 text (a log line, Redis) a lone surrogate. Raises ValueError
+    like json.loads."""
+    return _clean(json.loads(body))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+MAX_BODY = 1024 * 1024
+
+
+async def read_body(request: Request) -> bytes | None:
+    """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def error_response(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": detail}, status_code=status)
