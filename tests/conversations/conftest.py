@@ -6,7 +6,6 @@ The stack fixtures come from `tests/stack_fixtures.py` (shared with tests/e2e).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -15,11 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dancebot.crm.fake import FakeImpulse
 from dancebot.storage import db
 from tests.conftest import Servers
-from tests.conversations.harness import Client
+from tests.conversations.harness import CHAT_IDS, Client
 from tests.e2e.stack import Stack
 from tests.fakes.telegram import FakeTelegram
-
-_chat_ids = itertools.count(6_100_001)  # the phone of a client is derived from its chat id
 
 
 @pytest.fixture
@@ -32,7 +29,7 @@ def new_client(stack: Stack, tg: FakeTelegram, crm: FakeImpulse) -> Iterator[Cal
     made: list[Client] = []
 
     def make(**kw: object) -> Client:
-        made.append(Client(stack, tg, crm, next(_chat_ids), **kw))  # type: ignore[arg-type]
+        made.append(Client(stack, tg, crm, next(CHAT_IDS), **kw))  # type: ignore[arg-type]
         return made[-1]
 
     yield make

@@ -49,6 +49,9 @@ _EMOJI = re.compile(
 )
 _AI_TALK = re.compile(r"как\s+ии\b|\bии\b|\bAI\b|искусственн\w*\s+интеллект|языков\w*\s+модел|as an ai", re.I)
 _message_ids = itertools.count(1)
+# The shared stack's chat ids, here rather than in conftest.py: a conftest imported again by another folder
+# (tests/admin) is a second module with a second counter, and two tests would talk in one chat.
+CHAT_IDS = itertools.count(6_100_001)  # the phone of a client is derived from its chat id
 CENTER = "ул. Светланская, 29"  # the branch addresses a summary and a receipt must carry
 GOGOLYA = "ул. Гоголя, 41"
 
