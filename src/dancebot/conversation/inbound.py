@@ -6,8 +6,8 @@ accepted into its chat's buffer (`inbox`). The webhook answers right after, neve
 
 Turns run off the request path (`run`, the app's dispatcher): for each chat with waiting messages, under
 the chat's Redis lock, one message at a time and in order; many chats at once: as many as keep the event
-loop on time (turns waiting on the CRM cost nothing), at most `concurrency`, and none while a webhook is
-being accepted — so acks stay quick when more arrives than the process can handle; the backlog waits in
+loop on time (turns waiting on the CRM cost nothing), at most `concurrency` — so a webhook never waits
+behind a crowd of computing turns when more arrives than the process can handle; the backlog waits in
 Redis.
 Each turn ends with one atomic commit (session, replies, audit rows, the message leaving the buffer and
 its "done" marker), so a process killed at any point loses no message and answers none twice; at
@@ -51,7 +51,7 @@ __all__ = ["LOCK_LEASE", "MAX_CONCURRENT_TURNS", "InboundProcessor"]
 log = get_logger(__name__)
 
 LOCK_LEASE: Final = 15.0  # seconds; renewed every third of it while a turn runs
-MAX_CONCURRENT_TURNS: Final = 64  # chats whose turns run at once in one process (most wait on I/O)
+MAX_CONCURRENT_TURNS: Final = 256  # at most this many turns at once (the lag decides how many compute)
 MAX_FAILURES: Final = 3  # a message whose turn fails this often is set aside (errors row), not retried forever
 _POLL: Final = 0.25  # the dispatcher looks at the ready index at least this often (other processes' accepts)
 _BUSY_RETRY: Final = 0.1  # a chat whose lock another process holds is tried again after this
@@ -88,7 +88,6 @@ class InboundProcessor:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, float] = {}  # member → monotonic time before which it is not retried
         self._limit = float(_MIN_TURNS)  # turns at once now: adapts to how late the event loop runs
-        self._accepting = 0  # webhooks being accepted right now: no new turn starts before they answer
 
     # ---- the entry point ------------------------------------------------------------------------
 
@@ -97,15 +96,6 @@ class InboundProcessor:
 
         If accepting fails after the dedup mark, the mark is removed so the channel's redelivery is
         processed — a request is never lost to our own error."""
-        self._accepting += 1
-        try:
-            return await self._accept(msg)
-        finally:
-            self._accepting -= 1
-            if not self._accepting:
-                self._wake.set()
-
-    async def _accept(self, msg: UnifiedMessage) -> gate.Verdict:
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
         redis = self._rt.redis
         if self._is_admin(msg):
@@ -149,8 +139,7 @@ class InboundProcessor:
         found = await inbox.reindex(self._rt.redis)
         backlog = await inbox.waiting(self._rt.redis)
         log.info("inbound.dispatcher_started", chats_waiting=backlog, reindexed=found)
-        lag = _LoopLag(self)
-        probe = asyncio.create_task(lag.run(stop))
+        probe = asyncio.create_task(self._adapt(stop))
         try:
             while not stop.is_set():
                 try:
@@ -165,6 +154,22 @@ class InboundProcessor:
             probe.cancel()
             await self._finish()
 
+    async def _adapt(self, stop: asyncio.Event) -> None:
+        """Set how many turns run at once from how late the event loop runs a short sleep (AIMD).
+
+        Turns compute in the same loop as the webhook: too many at once and a request waits behind all
+        their steps. Late → the limit shrinks; on time with the limit reached → it grows by one, so
+        turns that only wait on the CRM do not hold the others back. Within [2, concurrency]."""
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(_LAG_PROBE)
+            late = time.perf_counter() - started - _LAG_PROBE
+            if late > _LAG_HIGH:
+                self._limit = max(float(_MIN_TURNS), self._limit * 0.8)
+            elif late < _LAG_LOW and len(self._active) >= int(self._limit):
+                self._limit = min(float(self._concurrency), self._limit + 1)
+                self._wake.set()
+
     async def drain(self) -> int:
         """Run every turn waiting now, in this task; returns how many chats were handled (tests)."""
         handled = 0
@@ -176,8 +181,6 @@ class InboundProcessor:
 
     async def _schedule(self) -> None:
         free = int(self._limit) - len(self._active)
-        if self._accepting and self._active:
-            return  # webhooks first: turns start once they have answered
         if free <= 0:
             return
         now = time.monotonic()
@@ -369,29 +372,6 @@ class InboundProcessor:
     @staticmethod
     def reply(msg: UnifiedMessage, text: str) -> OutboundJob:
         return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id)
-
-
-class _LoopLag:
-    """Sets the dispatcher's number of turns at once from how late the event loop runs a short sleep.
-
-    Turns compute in the same loop as the webhook: too many at once and a request waits behind all their
-    steps. Late → the limit shrinks (multiplicatively); on time with the limit reached → it grows by one,
-    so turns that only wait on the CRM do not hold the others back. Within [2, concurrency]."""
-
-    def __init__(self, processor: InboundProcessor) -> None:
-        self._processor = processor
-
-    async def run(self, stop: asyncio.Event) -> None:
-        p = self._processor
-        while not stop.is_set():
-            started = time.perf_counter()
-            await asyncio.sleep(_LAG_PROBE)
-            late = time.perf_counter() - started - _LAG_PROBE
-            if late > _LAG_HIGH:
-                p._limit = max(float(_MIN_TURNS), p._limit * 0.7)
-            elif late < _LAG_LOW and len(p._active) >= int(p._limit):
-                p._limit = min(float(p._concurrency), p._limit + 1)
-                p._wake.set()
 
 
 async def _keep_lease(lock: Lock) -> None:

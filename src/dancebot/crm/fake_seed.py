@@ -51,7 +51,7 @@ TEACHERS = [
 ]
 GROUPS = [  # id, name, style, teacher, placeCount, age
     (201, "High Heels начинающие", 11, 101, 12, "16+"),
-    (202, "High Heels продолжающие", 11, 101, 10, "16+"),
+    (202, "High Heels продолжающие", 11, 101, 20, "16+"),  # room for the whole suite booking it
     (203, "Hip-Hop начинающие", 12, 102, 15, "14+"),
     (204, "Hip-Hop подростки", 12, 102, 15, "11-15"),
     (205, "Contemporary", 13, 103, 12, "16+"),
