@@ -49,7 +49,9 @@ async def test_a_thirty_second_postgres_outage_loses_and_duplicates_no_audit_row
                 async with engine.connect() as conn:
                     query = select(messages.c.direction, messages.c.text).where(messages.c.chat_id == client.chat_id)
                     rows = (await conn.execute(query.order_by(messages.c.id))).all()
-                if len(rows) >= len(said) + len(client.received()) or time.monotonic() > deadline:
+                with p.sync_redis() as r:
+                    drained = r.llen(keys.AUDIT_QUEUE) == 0  # the last turn's other rows (transitions…) too
+                if (len(rows) >= len(said) + len(client.received()) and drained) or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.2)
         finally:

@@ -59,6 +59,7 @@ class CRMCache:
         self._redis = redis
         self._client = client
         self._locks: dict[str, asyncio.Lock] = {}
+        self._parsed: dict[str, tuple[object, list[Any]]] = {}  # key → (the bytes last read, their models)
 
     async def templates(self) -> list[ScheduleTemplate]:
         return await self._cached(_SCHEDULE, SCHEDULE_TTL, ScheduleTemplate, self._client.get_schedule)
@@ -118,11 +119,16 @@ class CRMCache:
         raw = await self._redis.get(key)
         if raw is None:
             return None
+        last = self._parsed.get(key)
+        if last is not None and last[0] == raw:  # the same bytes as last time: the same (frozen) models
+            return list(last[1])
         try:
             payload = json.loads(raw)
             if payload.get("v") != _VERSION:
                 return None
-            return [model.model_validate(item) for item in payload["items"]]
+            items = [model.model_validate(item) for item in payload["items"]]
+            self._parsed[key] = (raw, items)
+            return list(items)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
             log.warning("crm_cache.unreadable", key=key)
             return None

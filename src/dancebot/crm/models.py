@@ -9,6 +9,7 @@ domain view the conversation engine works with.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any, Literal
 
 import phonenumbers
@@ -40,6 +41,11 @@ def normalize_phone(raw: object) -> str | None:
     """E.164 for a Russian-region phone written any usual way ("8 (914) …", "79…", "+7…"); else None."""
     if not isinstance(raw, str | int) or not str(raw).strip():
         return None
+    return _normalize_phone(str(raw))
+
+
+@lru_cache(maxsize=4096)
+def _normalize_phone(raw: str) -> str | None:  # phonenumbers' parse is costly, and the same phones recur
     try:
         number = phonenumbers.parse(str(raw), "RU")
     except phonenumbers.NumberParseException:

@@ -18,15 +18,19 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-
-from openai import APIConnectionError, APIStatusError, APITimeoutError, AsyncOpenAI, RateLimitError, omit
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from typing import TYPE_CHECKING
 
 from dancebot.llm.budget import BudgetGuard
 from dancebot.llm.jsonparse import JSON_ONLY_INSTRUCTION, parse_json_object, parse_or_retry
 from dancebot.llm.result import ERROR_OUTCOMES, LLMConfig, LLMResult, Outcome, combine, estimate_tokens
 from dancebot.logs import get_logger
 from dancebot.storage.audit import Audit
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+# The `openai` SDK (≈ 16 MB of modules) is imported when a client is made, not with this module: in
+# rules-only mode (no LLM key) neither the app nor the worker ever loads it.
 
 __all__ = ["LLMClient", "LLMConfig", "LLMResult", "Outcome"]
 
@@ -37,6 +41,8 @@ MIN_RETRY_S = 1.0  # the JSON retry is made only with this much of the deadline 
 
 
 def _classify(exc: Exception) -> Outcome:
+    from openai import APIConnectionError, APIStatusError, APITimeoutError, RateLimitError
+
     if isinstance(exc, APITimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, RateLimitError):
@@ -52,6 +58,8 @@ def _classify(exc: Exception) -> Outcome:
 
 def _reply(response: object) -> tuple[str | None, int | None, int | None]:
     """Content and usage of a chat completion; a body that is not one raises `TypeError`."""
+    from openai.types.chat import ChatCompletion
+
     if not isinstance(response, ChatCompletion) or not response.choices:
         raise TypeError("not a chat completion")
     content = response.choices[0].message.content
@@ -74,6 +82,8 @@ class LLMClient:
         self._audit = audit
         self._guard = guard
         self._clock = clock or (lambda: datetime.now(UTC))
+        from openai import AsyncOpenAI
+
         self._openai = AsyncOpenAI(
             api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_s, max_retries=0
         )
@@ -180,6 +190,8 @@ class LLMClient:
             await self._row(trace_id, purpose, 0, 0, 0.0, 0, "budget")
             log.info("llm.call", trace_id=trace_id, purpose=purpose, outcome="budget", breached=breached)
             return LLMResult(outcome="budget", breached=breached)
+        from openai import omit
+
         started = time.perf_counter()
         content: str | None = None
         usage: tuple[int | None, int | None] = (None, None)

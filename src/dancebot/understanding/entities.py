@@ -262,9 +262,15 @@ def _best(doc: Doc, spans: Iterable[_Span]) -> list[EntityMatch]:
 def _match(doc: Doc, terms: Iterable[_Term], *, mode: Mode, fuzzy: bool) -> Iterator[_Span]:
     tokens = doc.tokens
     runs, run_lemmas = _runs(tokens)
+    positions = doc.positions
     for term in terms:
         size = len(term.tokens)
-        for start in range(len(tokens) - size + 1):
+        if mode == "word":  # a word's first token must be it or one of its forms: look it up
+            first = positions.get(term.tokens[0], ()) + positions.get(term.lemmas[0], ())
+            starts: Iterable[int] = sorted({i for i in first if i <= len(tokens) - size})
+        else:
+            starts = range(len(tokens) - size + 1)
+        for start in starts:
             window = tokens[start : start + size]
             if window == term.tokens:
                 yield _Span(term.entity_id, EXACT, start, start + size)
@@ -315,14 +321,28 @@ def _fuzzy(tokens: tuple[str, ...], term: _Term, mode: Mode) -> Iterator[_Span]:
     if len(key) < (4 if mode == "word" else 7):
         return
     allowed = 1 if len(key) <= 7 or mode == "name" else 2
+    for start, token, its_lemma, known in _fuzzy_candidates(tokens, mode):
+        clipped = len(token) >= 5 and key.startswith(token) and len(key) - len(token) == 1  # "детски" → "детские"
+        if known and not clipped:
+            continue
+        distance = min(
+            Levenshtein.distance(token, key, score_cutoff=allowed),
+            Levenshtein.distance(its_lemma, key, score_cutoff=allowed),
+        )
+        if distance <= allowed:
+            yield _Span(term.entity_id, round(0.85 - 0.05 * distance, 2), start, start + 1)
+
+
+@lru_cache(maxsize=512)
+def _fuzzy_candidates(tokens: tuple[str, ...], mode: Mode) -> tuple[tuple[int, str, str, bool], ...]:
+    """The message's words a typo could hide in, once per message instead of once per KB term:
+    (position, word, lemma, a dictionary word that only a clipped ending lets through)."""
+    found = []
     for start, token in enumerate(tokens):
         if len(token) < 4 or token.isdigit():
             continue
-        clipped = len(token) >= 5 and key.startswith(token) and len(key) - len(token) == 1  # "детски" → "детские"
-        if is_known_word(token) and (mode == "word" or not name_forms(token)) and not clipped:
-            continue
         if not (is_cyrillic(token) or is_latin(token)):
             continue
-        distance = min(Levenshtein.distance(token, key), Levenshtein.distance(lemma(token), key))
-        if distance <= allowed:
-            yield _Span(term.entity_id, round(0.85 - 0.05 * distance, 2), start, start + 1)
+        known = is_known_word(token) and (mode == "word" or not name_forms(token))
+        found.append((start, token, lemma(token), known))
+    return tuple(found)

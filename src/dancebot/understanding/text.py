@@ -98,6 +98,7 @@ def lemma(token: str) -> str:
     return parses[0][0] if parses else token
 
 
+@lru_cache(maxsize=20_000)
 def lemma_forms(token: str) -> frozenset[str]:
     """Every dictionary form pymorphy considers ("насте" → {"наст", "настя"}), plus the token."""
     if not is_cyrillic(token):
@@ -105,6 +106,7 @@ def lemma_forms(token: str) -> frozenset[str]:
     return frozenset({token, *(form for form, _ in _parses(token))})
 
 
+@lru_cache(maxsize=20_000)
 def name_forms(token: str) -> frozenset[str]:
     """Dictionary forms of the parses that read the token as a first name, surname or patronymic."""
     if not is_cyrillic(token):
@@ -155,6 +157,16 @@ class Doc:
     def forms(self) -> frozenset[str]:
         """Every dictionary form of every token: recall first, for keyword cues."""
         return frozenset().union(*(lemma_forms(t) for t in self.tokens))
+
+    @cached_property
+    def positions(self) -> dict[str, tuple[int, ...]]:
+        """Where each token and each of its dictionary forms occurs: lets a KB term be looked up
+        instead of tried at every position of every message."""
+        found: dict[str, list[int]] = {}
+        for i, token in enumerate(self.tokens):
+            for form in lemma_forms(token):
+                found.setdefault(form, []).append(i)
+        return {form: tuple(at) for form, at in found.items()}
 
 
 @lru_cache(maxsize=512)
