@@ -20,7 +20,8 @@ Figures, over the measured window (after `--warmup`):
   for the confirmations, which book in the CRM;
 - webhook ack (POST round trip) p50/p95;
 - errors (HTTP errors, refused messages), lost replies (a message with no reply 15 s after the run),
-  duplicated replies (the same text twice in one chat), duplicate reservations (a phone booked twice);
+  duplicated replies (a turn's reply made twice, or a chat sent more messages than the bot committed),
+  duplicate reservations (a phone booked twice);
 - RSS (peak) and CPU (average % of one core) of the app, the worker, Redis, PostgreSQL and this process (the
   load generator and the two fakes).
 
@@ -60,7 +61,7 @@ from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
 from dancebot.crm.models import normalize_phone  # noqa: E402
 from dancebot.storage import db  # noqa: E402
 from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
-from dancebot.storage.tables import booking_attempts  # noqa: E402
+from dancebot.storage.tables import booking_attempts, messages  # noqa: E402
 from tests.e2e.stack import Stack, free_port, serve_in_thread  # noqa: E402
 from tests.e2e.stack import _wait_healthy as wait_healthy  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, SentMessage, create_fake_telegram  # noqa: E402
@@ -340,6 +341,40 @@ async def booked_by_chat(database_url: str, chats: set[int]) -> Counter[int]:
         await engine.dispose()
 
 
+async def doubled_replies(database_url: str, delivered: Counter[int]) -> int:
+    """Replies delivered twice. The bot may rightly say the same text twice in a chat (the summary again
+    after a side question), so text alone proves nothing; instead: a turn that made the same reply twice
+    (two `messages` out rows with one trace id and one text), and a chat that received more messages than
+    the bot ever committed (a job sent twice). Waits for the audit queue to reach Postgres first."""
+    engine = db.create_engine(database_url)
+    try:
+        for _ in range(100):  # the worker writes the audit rows in batches; give it up to 10 s
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(messages.c.chat_id, sa.func.count())
+                    .where(messages.c.direction == "out", messages.c.chat_id.in_(list(delivered)))
+                    .group_by(messages.c.chat_id)
+                )
+                recorded = Counter({chat: n for chat, n in rows.all()})
+            if sum(recorded.values()) >= sum(delivered.values()):
+                break
+            await asyncio.sleep(0.1)
+        async with engine.connect() as conn:
+            twice = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .where(messages.c.direction == "out", messages.c.chat_id.in_(list(delivered)))
+                    .group_by(messages.c.chat_id, messages.c.trace_id, messages.c.text)
+                    .having(sa.func.count() > 1)
+                )
+            ).scalars()
+            made_twice = sum(n - 1 for n in twice)
+    finally:
+        await engine.dispose()
+    sent_twice = sum(max(0, n - recorded.get(chat, 0)) for chat, n in delivered.items())
+    return made_twice + sent_twice
+
+
 def crm_duplicates(crm: FakeImpulse, phones: set[str]) -> int:
     """Active reservations of the same class and day for one of our phones, in the CRM itself (http mode)."""
     phone_of = {}
@@ -357,8 +392,8 @@ def crm_duplicates(crm: FakeImpulse, phones: set[str]) -> int:
 
 
 def report(
-    args: argparse.Namespace, run: Run, replies: Replies, booked: Counter[int], sampler: ProcessSampler,
-    crm: FakeImpulse | None,
+    args: argparse.Namespace, run: Run, replies: Replies, booked: Counter[int], doubled: int,
+    sampler: ProcessSampler, crm: FakeImpulse | None,
 ) -> None:  # fmt: skip
     measured = [s for s in run.sent if s.measured and s.sent_at < run.ends_at]
     accepted = [s for s in measured if s.verdict == "pass"]
@@ -374,10 +409,6 @@ def report(
         1 for chat in {s.chat_id for s in measured} for m in replies.of(chat) if run.measure_from <= m.received_at
         and m.received_at < run.ends_at
     )  # fmt: skip
-    doubled = 0
-    for conv in run.conversations:
-        texts = [m.text for m in replies.of(conv.chat_id)]
-        doubled += sum(n - 1 for n in Counter(texts).values() if n > 1)
     duplicates = sum(n - 1 for n in booked.values() if n > 1)
     if crm is not None:
         duplicates = max(duplicates, crm_duplicates(crm, {normalize_phone(c.phone) or "" for c in run.conversations}))
@@ -509,7 +540,9 @@ def main(argv: list[str] | None = None) -> int:
                         generate(stack.base_url, fake, args.clients, args.warmup, args.seconds, (low, high), sampler)
                     )
                 booked = asyncio.run(booked_by_chat(database_url, {c.chat_id for c in run.conversations}))
-                report(args, run, replies, booked, sampler, crm if args.crm == "http" else None)
+                delivered = Counter({c.chat_id: len(replies.of(c.chat_id)) for c in run.conversations})
+                doubled = asyncio.run(doubled_replies(database_url, delivered))
+                report(args, run, replies, booked, doubled, sampler, crm if args.crm == "http" else None)
     return 0
 
 
