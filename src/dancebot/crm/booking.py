@@ -198,7 +198,7 @@ class BookingFlow:
         return ("booked", None) if stored else ("unknown", "unverified")
 
     async def _holds(self, client_id: int, occurrence: Occurrence) -> bool:
-        bookings = await self._client.list_bookings(client_id)
+        bookings = await self._client.list_bookings(client_id, since=occurrence.date)
         return any(b.schedule_id == occurrence.schedule_id and b.day == occurrence.date for b in bookings)
 
     async def _record(self, outcome: _Outcome, trail: _Trail) -> BookingResult:

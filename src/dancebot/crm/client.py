@@ -11,6 +11,9 @@ What it guarantees, and why:
   double a 10 s wait. Creates are never retried: a create that may have reached the CRM and got no
   definitive answer raises `CRMUnknownOutcome`;
 - `list` filters (`columns`) are not trusted: every list is read page by page and filtered here;
+- a client's bookings from a day on (`list_bookings(..., since=)`) are read newest class day first
+  (`sort`) and paging stops at the first page reaching older days, but only while every page came
+  sorted as asked and the CRM has shown it sorts at all; otherwise every page is read, as without `since`;
 - each public call reports exactly one `CallRecord` (phones masked) to `on_call`; a failing `on_call`
   is logged and swallowed, so an audit failure never turns a stored booking into an error.
 No cache and no Redis here: callers layer those on top.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import math
 import re
 import time
@@ -58,6 +62,7 @@ log = get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 _MAX_PAGES = 1000
+_SORT_PROOF_TTL = 3600.0  # seconds a CRM that was seen sorting reservations is believed to still do so
 _DUPLICATE_CLIENT = re.compile(r"client/edit/(\d+)")
 _READ_RETRYABLE = (httpx.ConnectError, httpx.RemoteProtocolError)
 
@@ -128,6 +133,7 @@ class ImpulseClient:
         self._page_size = min(page_size, 1000)
         self._new_client_status_id = new_client_status_id
         self._limiter = limiter or RateLimiter(max_rps)
+        self._sort_seen_at: float | None = None  # when reservation/list last proved it honours `sort`
 
     # ---- contract functions -------------------------------------------------------------------
 
@@ -212,12 +218,25 @@ class ImpulseClient:
             if not (isinstance(data, dict) and data.get("success") is True and data.get("count") == 1):
                 raise CRMProtocolError(f"reservation/update answered {str(data)[:200]}")
 
-    async def list_bookings(self, client_id: int) -> list[Reservation]:
-        """The client's active reservations (not deleted, not archived), oldest first."""
-        async with self._record("list_bookings", client_id=client_id):
-            items = _parse(ReservationItem, await self._list_all("reservation"))
-            mine = [r for r in items if r.client.id == client_id and not r.deleted and not r.archived]
-            bookings = [self._reservation(r) for r in mine]
+    async def list_bookings(self, client_id: int, *, since: dt.date | None = None) -> list[Reservation]:
+        """The client's active reservations (not deleted, not archived), oldest first.
+
+        With `since`, only those on that class day or later, and the CRM is asked for the newest class days
+        first so the reading stops once the pages reach older days (see `_reservations_since`): the cost no
+        longer grows with the studio's whole history.
+        """
+        args: dict[str, Any] = {"client_id": client_id}
+        if since is not None:
+            args["since"] = since.isoformat()
+        async with self._record("list_bookings", **args):
+            raw = await self._list_all("reservation") if since is None else await self._reservations_since(since)
+            # Only this client's records are validated (the CRM sends everyone's); an odd client ref is
+            # left to the model to judge.
+            items = _parse(ReservationItem, [r for r in raw if _may_be_clients(r, client_id)])
+            mine = {r.id: r for r in items if r.client.id == client_id and not r.deleted and not r.archived}
+            bookings = [self._reservation(r) for r in mine.values()]
+            if since is not None:
+                bookings = [b for b in bookings if b.day >= since]
             return sorted(bookings, key=lambda b: (b.day, b.start.time() if b.start else dt.time.min))
 
     async def cancel_booking(self, reservation_id: int) -> None:
@@ -244,15 +263,70 @@ class ImpulseClient:
 
     # ---- transport --------------------------------------------------------------------------------
 
-    async def _list_all(self, entity: str) -> list[Any]:
+    async def _list_all(
+        self,
+        entity: str,
+        *,
+        sort: dict[str, str] | None = None,
+        enough: Callable[[list[Any]], Awaitable[bool]] | None = None,
+    ) -> list[Any]:
+        """Every page of `entity/list`, or the pages up to the one after which `enough(page)` holds."""
         items: list[Any] = []
+        extra: dict[str, Any] = {} if sort is None else {"sort": sort}
         for page in range(1, _MAX_PAGES + 1):
-            body = await self._post(entity, "list", {"limit": self._page_size, "page": page})
+            body = await self._post(entity, "list", {"limit": self._page_size, "page": page, **extra})
             batch, total = _envelope(body, entity)
             items.extend(batch)
-            if not batch or len(items) >= total:
+            if not batch or len(items) >= total or (enough is not None and await enough(batch)):
                 return items
         raise CRMProtocolError(f"{entity}/list did not end after {_MAX_PAGES} pages")
+
+    async def _reservations_since(self, since: dt.date) -> list[Any]:
+        """Raw reservations covering every class day from `since` on (and some older ones).
+
+        Asked newest `date` first; paging stops after a page whose last record is older than `since`, but
+        only when the order can be trusted: every record so far came in non-increasing `date` (within
+        and across pages), and the CRM has shown it sorts at all (`_sort_honoured`). A page out of order
+        means a CRM ignoring `sort`: then every page is read, so no booking is ever missed.
+        """
+        trusted = True
+        newest: int | None = None  # the first date of the descending read
+        last: int | None = None  # the last date read so far
+
+        async def enough(batch: list[Any]) -> bool:
+            nonlocal trusted, newest, last
+            dates = [d for d in map(_raw_date, batch) if d is not None]
+            if not trusted or not dates:
+                return False
+            run = dates if last is None else [last, *dates]
+            if any(later > earlier for earlier, later in itertools.pairwise(run)):
+                trusted = False
+                log.warning("crm_sort_ignored", entity="reservation", field="date")
+                return False
+            newest = dates[0] if newest is None else newest
+            last = dates[-1]
+            if reservation_day(last, self._convention, tz=self._tz) >= since:
+                return False
+            trusted = await self._sort_honoured(newest=newest)  # asked once per read
+            return trusted
+
+        return await self._list_all("reservation", sort={"date": "desc"}, enough=enough)
+
+    async def _sort_honoured(self, *, newest: int) -> bool:
+        """Has reservation/list shown that it applies `sort`? A CRM ignoring it answers in one fixed order,
+        so its first record is the same whichever direction is asked: ascending, the first record must be
+        older than `newest` (the first of the descending read). Proven once, believed for an hour."""
+        now = time.monotonic()
+        if self._sort_seen_at is not None and now - self._sort_seen_at < _SORT_PROOF_TTL:
+            return True
+        body = await self._post("reservation", "list", {"limit": 1, "page": 1, "sort": {"date": "asc"}})
+        batch, _ = _envelope(body, "reservation")
+        oldest = _raw_date(batch[0]) if batch else None
+        if oldest is not None and oldest < newest:
+            self._sort_seen_at = now
+            return True
+        log.warning("crm_sort_unproven", entity="reservation", field="date")
+        return False
 
     async def _post(self, entity: str, action: str, body: dict[str, Any]) -> Any:
         return decode_response(await self._send("POST", entity, action, json=body))
@@ -327,6 +401,19 @@ def _envelope(body: Any, entity: str) -> tuple[list[Any], int]:
     if not isinstance(items, list) or not isinstance(total, int):
         raise CRMProtocolError(f"{entity}/list answered without items/total")
     return items, total
+
+
+def _raw_date(item: Any) -> int | None:
+    """A raw reservation's `date` (unix seconds) when it is a plain integer, else None."""
+    value = item.get("date") if isinstance(item, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _may_be_clients(item: Any, client_id: int) -> bool:
+    """False only for a record plainly someone else's (an integer client id that is not `client_id`)."""
+    ref = item.get("client") if isinstance(item, dict) else None
+    owner = ref.get("id") if isinstance(ref, dict) else None
+    return owner == client_id or not isinstance(owner, int) or isinstance(owner, bool)
 
 
 def _parse(model: type[M], items: list[Any]) -> list[M]:

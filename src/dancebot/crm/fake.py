@@ -10,7 +10,9 @@ Behaviour:
 - `list` (POST `{limit, page, columns, sort}`) → `{"total", "items"}`. `limit` is **clamped** to
   1…1000 (default 25), `page` counts from 1. `columns` (exact value, any-of for a list, a nested object
   matches on its `id`) is honoured by every entity **except `client` and `reservation`, which ignore
-  it**. `sort` is ignored (items come by id).
+  it**. Items come by id unless `sort {field: "asc"|"desc"}` asks otherwise (several fields: the first
+  decides, the next break ties, then the id); a field no item has, or a direction other than asc/desc,
+  is ignored. A nested object sorts by its `id`; missing/null values come last ascending, first descending.
 - `load` (GET `?id=`) → the item, or 404 HTML. `delete` and every unknown action → 404 HTML.
 - `client/update` without `id` creates and answers the client (with `id`); a phone that already exists
   (compared after normalisation) → **HTTP 500 HTML containing `client/edit/{id}`**.
@@ -23,7 +25,8 @@ Behaviour:
   already booked (the real CRM stores duplicates; the bot must prevent them).
 - `reservation/archive {id}` → `{"success": true}` (the reservation stays listed, `archived: true`).
 
-Test hooks: `fail_next(n, mode)`, `set_mode(mode | None)` (a persistent outage), `hang_seconds`,
+Test hooks: `ignore_sort` (a CRM that ignores `sort`: items always by id), `fail_next(n, mode)`,
+`set_mode(mode | None)` (a persistent outage), `hang_seconds`,
 `store_then_hang(n)` (the next n creates are stored, then the answer is delayed by `hang_seconds`),
 `reject_duplicates`, and `requests` (every request seen). A slow CRM that commits late:
 `store_late(n, after)` (the next n creates are answered and stored only `after` seconds later, whether or
@@ -40,8 +43,8 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-from collections import deque
-from collections.abc import Callable
+from collections import UserDict, deque
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -80,6 +83,51 @@ def _duplicate_client_page(client_id: int) -> str:
     )
 
 
+class ClientTable(UserDict[int, dict[str, Any]]):
+    """The fake's clients by id, with an index of normalised phone → client ids.
+
+    The index follows every `table[id] = record` and `del table[id]` (the fake's own creates and updates
+    store through them, and so may tests), so finding a phone's owner never scans the clients. Editing a
+    stored record's phone in place is not seen: store the record again after such an edit.
+    """
+
+    def __init__(self, clients: Iterable[dict[str, Any]] = ()) -> None:
+        self._by_phone: dict[str, set[int]] = {}
+        self._phones_of: dict[int, frozenset[str]] = {}
+        self.max_id: int | None = None
+        super().__init__()
+        for client in clients:
+            self[client["id"]] = client
+
+    def __setitem__(self, client_id: int, client: dict[str, Any]) -> None:
+        self._unindex(client_id)
+        self.data[client_id] = client
+        raw = client.get("phone")
+        phones = frozenset(p for p in map(normalize_phone, raw if isinstance(raw, list) else [raw]) if p)
+        self._phones_of[client_id] = phones
+        for phone in phones:
+            self._by_phone.setdefault(phone, set()).add(client_id)
+        self.max_id = client_id if self.max_id is None else max(self.max_id, client_id)
+
+    def __delitem__(self, client_id: int) -> None:
+        del self.data[client_id]
+        self._unindex(client_id)
+
+    def with_phone(self, phones: Iterable[Any]) -> int | None:
+        """The lowest id among the clients having any of `phones` (compared after normalisation)."""
+        owners: set[int] = set()
+        for phone in {p for p in map(normalize_phone, phones) if p}:
+            owners |= self._by_phone.get(phone, set())
+        return min(owners, default=None)
+
+    def _unindex(self, client_id: int) -> None:
+        for phone in self._phones_of.pop(client_id, frozenset()):
+            owners = self._by_phone[phone]
+            owners.discard(client_id)
+            if not owners:
+                del self._by_phone[phone]
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -100,15 +148,17 @@ class FakeImpulse:
         self.tz = tz
         self.hang_seconds = 30.0
         self.reject_duplicates = False
+        self.ignore_sort = False
         self.requests: list[RecordedRequest] = []
-        self.collections: dict[str, dict[int, dict[str, Any]]] = {
+        self._clients = ClientTable(data.clients)
+        self.collections: dict[str, MutableMapping[int, dict[str, Any]]] = {
             "branch": _by_id(data.branches),
             "hall": _by_id(data.halls),
             "style": _by_id(data.styles),
             "teacher": _by_id(data.teachers),
             "group": _by_id(data.groups),
             "schedule": _by_id(data.templates),
-            "client": _by_id(data.clients),
+            "client": self._clients,
             "reservation": _by_id(data.reservations),
         }
         self._failures: deque[FailMode] = deque()
@@ -120,15 +170,15 @@ class FakeImpulse:
         self.app = self._build_app()
 
     @property
-    def templates(self) -> dict[int, dict[str, Any]]:
+    def templates(self) -> MutableMapping[int, dict[str, Any]]:
         return self.collections["schedule"]
 
     @property
-    def clients(self) -> dict[int, dict[str, Any]]:
-        return self.collections["client"]
+    def clients(self) -> ClientTable:
+        return self._clients
 
     @property
-    def reservations(self) -> dict[int, dict[str, Any]]:
+    def reservations(self) -> MutableMapping[int, dict[str, Any]]:
         return self.collections["reservation"]
 
     # ---- test hooks -----------------------------------------------------------------------------
@@ -219,13 +269,16 @@ class FakeImpulse:
         await asyncio.sleep(self.hang_seconds)
         return HTMLResponse(GATEWAY_TIMEOUT_PAGE, 504) if mode == "timeout" else None
 
-    def _list(self, entity: str, collection: dict[int, dict[str, Any]], body: dict[str, Any]) -> Response:
+    def _list(self, entity: str, collection: Mapping[int, dict[str, Any]], body: dict[str, Any]) -> Response:
         limit = min(max(_int(body.get("limit"), 25), 1), 1000)
         page = max(_int(body.get("page"), 1), 1)
         items = [collection[k] for k in sorted(collection)]
         columns = body.get("columns")
         if isinstance(columns, dict) and entity not in _FILTERS_IGNORED:
             items = [i for i in items if all(_matches(i.get(k), v) for k, v in columns.items())]
+        sort = body.get("sort")
+        if isinstance(sort, dict) and not self.ignore_sort:
+            items = _sorted(items, sort)
         start = (page - 1) * limit
         return JSONResponse({"total": len(items), "items": items[start : start + limit]})
 
@@ -236,15 +289,16 @@ class FakeImpulse:
                 return _error(200, "Клиент не найден")
             editable = ("name", "lastName", "middleName", "phone", "email", "status")
             client.update({k: v for k, v in body.items() if k in editable})
+            self.clients[client["id"]] = client  # stored again: the phone index follows the edit
             return JSONResponse(client)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             return _error(400, "Не заполнено обязательное поле «Имя»")
         phone = body.get("phone")
         phones = phone if isinstance(phone, list) else [phone]
-        if (existing := self._client_with_phone(phones)) is not None:
+        if (existing := self.clients.with_phone(phones)) is not None:
             return HTMLResponse(_duplicate_client_page(existing), 500)
-        client_id = max(self.clients, default=1000) + 1
+        client_id = (1000 if self.clients.max_id is None else self.clients.max_id) + 1  # ids never reused
         client = {
             "id": client_id,
             "name": name.strip(),
@@ -335,14 +389,6 @@ class FakeImpulse:
         reservation["archived"] = True
         return JSONResponse({"success": True})
 
-    def _client_with_phone(self, phones: list[Any]) -> int | None:
-        wanted = {p for p in map(normalize_phone, phones) if p}
-        for client_id in sorted(self.clients):
-            raw = self.clients[client_id].get("phone")
-            if wanted & {normalize_phone(p) for p in (raw if isinstance(raw, list) else [raw])}:
-                return client_id
-        return None
-
     async def _store_later(self, after: float, client: dict[str, Any], template: dict[str, Any], day: dt.date) -> None:
         await asyncio.sleep(after)
         reservation_id = max(self.reservations, default=5000) + 1
@@ -358,7 +404,7 @@ async def _web_page(path: str) -> Response:
     return HTMLResponse(APP_PAGE)
 
 
-def _load(collection: dict[int, dict[str, Any]], raw_id: str | None) -> Response:
+def _load(collection: Mapping[int, dict[str, Any]], raw_id: str | None) -> Response:
     item = collection.get(_int(raw_id, 0))
     return JSONResponse(item) if item is not None else HTMLResponse(NOT_FOUND_PAGE, 404)
 
@@ -387,6 +433,25 @@ def _int(value: Any, default: int) -> int:
 
 def _ref_id(ref: Any) -> int:
     return _int(ref.get("id") if isinstance(ref, dict) else ref, 0)
+
+
+def _sorted(items: list[dict[str, Any]], sort: dict[str, Any]) -> list[dict[str, Any]]:
+    """`items` ordered by `sort` ({field: "asc"|"desc"}, first field first); unknown fields are ignored."""
+    keys = [(k, d) for k, d in sort.items() if d in ("asc", "desc") and any(k in i for i in items)]
+    for field_name, direction in reversed(keys):  # stable sorts, least significant key first
+        items = sorted(items, key=lambda i: _sort_key(i.get(field_name)), reverse=direction == "desc")
+    return items
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers, then strings, then anything else (null last ascending); an object sorts by its id."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return 0, value
+    if isinstance(value, str):
+        return 1, value
+    return 2, 0
 
 
 def _matches(value: Any, expected: Any) -> bool:

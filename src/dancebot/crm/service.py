@@ -56,6 +56,7 @@ class CRMService:
         self.cache = CRMCache(rt.redis, client)
         self._stickers = sticker_classifier(rt.kb.stickers)
         self._flow = BookingFlow(rt, client, self.cache, self.ensure_client)
+        self._expanded: tuple[object, list[Occurrence], object] | None = None  # the last expansion, reused while valid
 
     # ---- schedule -------------------------------------------------------------------------------
 
@@ -63,14 +64,22 @@ class CRMService:
         """Every class from now over `kb.booking.lookahead_days`, holidays removed, in the studio's zone."""
         kb = self._rt.kb
         now_local = self._local(now)
-        return expand(
-            await self.cache.templates(),
-            today_local=now_local.date(),
-            now_local=now_local,
-            days=kb.booking.lookahead_days,
-            holidays=lambda day: kb.holiday_on(day) is not None,
-            sticker_status=self._stickers,
-        )
+        templates = await self.cache.templates()
+        today = now_local.date()
+        # The cache hands out the same models until the schedule changes; the memo keeps them alive, so
+        # their ids cannot be reused by new ones.
+        key = (tuple(id(t) for t in templates), today)
+        if self._expanded is None or self._expanded[0] != key:
+            whole_days = expand(
+                templates,
+                today_local=today,
+                now_local=dt.datetime.combine(today, dt.time(), tzinfo=now_local.tzinfo) - dt.timedelta.resolution,
+                days=kb.booking.lookahead_days,
+                holidays=lambda day: kb.holiday_on(day) is not None,
+                sticker_status=self._stickers,
+            )
+            self._expanded = (key, whole_days, templates)  # today's classes included; past ones dropped below
+        return [o for o in self._expanded[1] if o.start > now_local]
 
     async def occurrence(self, occurrence_id: str, now: dt.datetime | None = None) -> Occurrence | None:
         """One upcoming class by id (e.g. from a session slot); None when it is gone or past."""
@@ -169,7 +178,8 @@ class CRMService:
         if client is None:
             return []
         now_local = self._local(now)
-        upcoming = [r for r in await self._client.list_bookings(client.id) if _is_future(r, now_local)]
+        bookings = await self._client.list_bookings(client.id, since=now_local.date())
+        upcoming = [r for r in bookings if _is_future(r, now_local)]
         if not upcoming:
             return []
         last = max(r.day for r in upcoming)
