@@ -42,11 +42,15 @@ FallbackKind = Literal["booking", "cancel", "verify", "l3"]
 
 @dataclass(frozen=True)
 class Book:
-    """Book one class exactly once; its outcome comes back as CRM_OK / _DUPLICATE / _REJECTED / _UNAVAILABLE."""
+    """Book one class exactly once; its outcome comes back as CRM_OK / _DUPLICATE / _REJECTED / _UNAVAILABLE.
+
+    `llm_down` (here, on `BookSeries` and on `Cancel`): the turn that asked was in degradation L2, so an
+    outcome that finds the CRM down is answered as L3 (PRODUCT.md §9.3); the outcome carries it back."""
 
     occurrence: Occurrence
     name: str
     phone: str
+    llm_down: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class BookSeries:
     occurrences: tuple[Occurrence, ...]
     name: str
     phone: str
+    llm_down: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,17 @@ class Cancel:
     phone: str
     line: str  # how the client recognises the class
     key: str = "cancelled"  # the catalogue text that confirms it ("rescheduled" after a reschedule)
+    llm_down: bool = False
 
 
 @dataclass(frozen=True)
 class ScheduleReminders:
+    """T−24 h and T−2 h; `phone` is the one booked with, so the worker re-checks that very reservation."""
+
     occurrence: Occurrence
     name: str
     lang: str
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,12 @@ class RecordFallback:
 
 @dataclass(frozen=True)
 class AlertAdmin:
-    """A message to the administrators' chat."""
+    """A message to the administrators' chat. With a `cause` it goes through the one de-duplicated alert
+    mechanism (`outbound.alerts`: one per cause per 10 minutes); without, it is part of the turn's replies."""
 
     text: str
     purpose: Literal["alert", "handoff", "relay"] = "alert"
+    cause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,17 +144,23 @@ Effect = (
 class BookingOutcome:
     status: str  # booked / duplicate / rejected / unavailable / unknown
     reason: str | None = None
+    llm_down: bool = False  # the booking's `Book.llm_down`
 
 
 @dataclass(frozen=True)
 class SeriesOutcome:
     results: tuple[BookingResult, ...]
+    llm_down: bool = False  # the series' `BookSeries.llm_down`
 
 
 @dataclass(frozen=True)
 class CancelOutcome:
     request: Cancel
     reason: str | None = None  # why it failed
+
+    @property
+    def llm_down(self) -> bool:
+        return self.request.llm_down
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     # starting things, from anywhere a client is talking to the bot
     (CONVERSING, (E.BOOKING,), booking.collect, COLLECTING),
     (CONVERSING, (E.SCHEDULE,), browse.show_schedule, (S.BROWSING_SCHEDULE, S.IDLE, S.HANDOFF_TO_ADMIN)),
-    (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), cancel.start_cancel, (S.CANCEL_FLOW, S.IDLE)),
+    (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), cancel.start_cancel, (S.CANCEL_FLOW, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (CONVERSING, (E.SERIAL_BOOKING,), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
     (CONVERSING, (E.ADMIN,), handoff.handoff, (S.HANDOFF_TO_ADMIN,)),
     # for the administrator after the facts (a freeze's reason and dates), or at once (PRODUCT.md §11)
@@ -86,13 +86,13 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     (OPEN_STATES, (E.UNKNOWN,), browse.unknown, (S.COLLECTING_INTENT, S.HANDOFF_TO_ADMIN)),
     (OPEN_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
     (OPEN_STATES, (E.YES, E.NO, E.ABORT), browse.acknowledge, (S.IDLE,)),
-    (FLOWS, ANSWERS, browse.answer_and_return, (SAME,)),
-    (FLOWS, (E.UNKNOWN,), browse.reprompt, (SAME,)),
+    (FLOWS, ANSWERS, browse.answer_and_return, (SAME, S.HANDOFF_TO_ADMIN)),
+    (FLOWS, (E.UNKNOWN,), browse.reprompt, (SAME, S.HANDOFF_TO_ADMIN)),
     ((*BOOKING_STATES, S.SERIAL_BOOKING), (E.ABORT,), outcome.abort_booking, (S.IDLE,)),
     # collecting slots
     (BOOKING_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
     (COLLECTS, (E.YES,), booking.take_offered, COLLECTING),
-    ((S.CONFIRM_BOOKING,), (E.SCHEDULE,), browse.schedule_aside, (SAME,)),
+    ((S.CONFIRM_BOOKING,), (E.SCHEDULE,), browse.schedule_aside, (SAME, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (COLLECTS, (E.NO,), outcome.abort_booking, (S.IDLE,)),
     # the summary: yes books (an effect); the CRM's answer comes back as the next event
     ((S.CONFIRM_BOOKING,), (E.YES,), outcome.book, (S.BOOKING_IN_PROGRESS,)),
@@ -110,7 +110,12 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNAVAILABLE,), outcome.fallback, (S.IDLE,)),
     ((S.BOOKING_IN_PROGRESS,), (E.CRM_UNVERIFIED,), outcome.verifying, (S.IDLE,)),
     # cancelling a booking / my bookings; a reschedule goes on into the booking states
-    ((S.CANCEL_FLOW,), (E.SLOTS, E.PICK, E.YES), cancel.cancel_step, (S.CANCEL_FLOW, S.IDLE, *FIRST_MISSING)),
+    (
+        (S.CANCEL_FLOW,),
+        (E.SLOTS, E.PICK, E.YES),
+        cancel.cancel_step,
+        (S.CANCEL_FLOW, S.IDLE, S.HANDOFF_TO_ADMIN, *FIRST_MISSING),
+    ),
     ((S.CANCEL_FLOW,), (E.NO, E.ABORT), cancel.cancel_declined, (S.IDLE,)),
     ((S.CANCEL_FLOW, S.IDLE), (E.CANCEL_DONE,), cancel.cancelled, (S.IDLE,)),
     ((S.CANCEL_FLOW, S.IDLE), (E.CANCEL_FAILED,), cancel.cancel_failed, (S.IDLE,)),

@@ -42,6 +42,7 @@ from dancebot.crm.errors import CRMError
 from dancebot.crm.service import CRMService
 from dancebot.logs import get_logger
 from dancebot.outbound import reminders
+from dancebot.outbound.alerts import alert_admin
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 
@@ -104,6 +105,8 @@ class ConversationRunner:
         match effect:
             case Book() | BookSeries() | Cancel():
                 return await self._ask_crm(effect, session, trace_id)
+            case AlertAdmin(cause=str(cause)):  # the one de-duplicated mechanism (outbound/alerts.py)
+                await alert_admin(self._rt, cause, effect.text, trace_id)
             case AlertAdmin():
                 jobs.extend(self._admin_job(effect, trace_id))
             case _:
@@ -128,7 +131,7 @@ class ConversationRunner:
                     chat_id=session.chat_id,
                     trace_id=trace_id,
                 )
-                return Event.SERIES_DONE, SeriesOutcome(tuple(results))
+                return Event.SERIES_DONE, SeriesOutcome(tuple(results), llm_down=effect.llm_down)
             case Cancel():
                 try:
                     await self.crm.cancel(
@@ -151,6 +154,7 @@ class ConversationRunner:
                     name=effect.name,
                     lang=effect.lang,
                     now=rt.now(),
+                    phone=effect.phone,  # the reservation's own phone: the reminder re-checks that one
                 )
             case VerifyBooking():
                 job = VerifyJob(
@@ -190,8 +194,8 @@ class ConversationRunner:
                     trace_id=trace_id,
                 )
         except TimeoutError:
-            return BookingOutcome("unknown", "timeout")
-        return BookingOutcome(result.status, result.reason)
+            return BookingOutcome("unknown", "timeout", llm_down=effect.llm_down)
+        return BookingOutcome(result.status, result.reason, llm_down=effect.llm_down)
 
     def _admin_job(self, alert: AlertAdmin, trace_id: str) -> list[OutboundJob]:
         admin = self._rt.settings.admin_chat_id

@@ -156,6 +156,7 @@ class Session(_Doc):
     history: list[str] = Field(default_factory=list)  # last client messages, for the admin's context
     reprompted_confirm: bool = False  # the one timeout reminder of this state was sent
     last_topic: str | None = None  # "price" / "schedule": what the last message asked, for "а на сальсу?"
+    missed: str | None = None  # the message the KB or the CRM had no answer for: pressing for it goes to a human
     keyboard: list[str] | None = None  # data of the buttons under the latest reply; None: not known (old session)
 
     def enter(self, state: str) -> None:

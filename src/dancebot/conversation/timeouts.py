@@ -1,7 +1,8 @@
 """Timeouts (PRODUCT.md §5, §20), pure: which timeout a session has reached at a given moment.
 
 CONFIRM_BOOKING 1 h → one "Ещё актуально?", 3 h → IDLE with a notice; BOOKING_IN_PROGRESS stuck (a
-crashed turn) → an unknown outcome, verified later; HANDOFF_TO_ADMIN 2 h → a second alert to the admin;
+crashed turn) → an unknown outcome, verified later; HANDOFF_TO_ADMIN 2 h → a second alert to the admin
+(once per handoff, through the de-duplicated `outbound.alerts`, cause `handoff_waiting:{client}`);
 ADMIN_RESPONDING 4 h → the client is told the admin will answer later → IDLE. The worker sweeps them
 (`sweeps.py`) and the engine checks them on the next message too.
 """

@@ -9,11 +9,14 @@ logged. The wording is the caller's, and every alert says what to do:
 - `fallback:{kind}:{reason}` — a booking to make, a cancel, a booking to verify (`fallback.py`): who, which
   class, `/reply`, then `/requests` and `/done N`;
 - `budget:{limit}` — the Budget Guard (`llm/layer.py`): static KB mode until the window passes;
-- `dead_letters` — the 11th dead letter (`dlq.py`): how to send them again.
+- `dead_letters` — the 11th dead letter (`dlq.py`): how to send them again;
+- `handoff_waiting:{client}` — a handoff unanswered for 2 hours (the worker's sweep, through the runner's
+  `AlertAdmin(cause=…)`): who waits, `/reply` and `/close`, what happens at 4 hours. Its cause names the
+  client, so every waiting client is reminded; the sweep marks the session and commits it after the alert,
+  and this window keeps a sweep repeated after a crash in between from sending it twice.
 
-A handoff's context and its 2-hour reminder are per client and part of the client's turn (an `AlertAdmin`
-effect, committed with the session); the reminder fires once per handoff (the session remembers it), so
-they need no throttle of their own.
+A handoff's own context is part of the client's turn (an `AlertAdmin` effect without a cause, committed
+with the session): one per handoff, it needs no throttle.
 """
 
 from __future__ import annotations

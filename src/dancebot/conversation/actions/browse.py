@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import absorb
-from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, fallback_now, main_menu
-from dancebot.conversation.actions.handoff import hand_over, handed_over_if_insisting
+from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, fallback_now, llm_down, main_menu
+from dancebot.conversation.actions.handoff import (
+    hand_over,
+    handed_over_if_insisting,
+    handed_over_if_pressing,
+    note_miss,
+)
 from dancebot.conversation.slots import filter_occurrences, kb_teacher
 from dancebot.conversation.states import Event, State
 from dancebot.conversation.turn import Turn
@@ -42,7 +47,7 @@ async def show_schedule(t: Turn) -> State:
     try:
         occs = await t.crm.occurrences(t.now)
     except CRMError as exc:
-        if t.u.llm_down:  # L3 (PRODUCT.md §9.3): "technical issues", the request recorded
+        if llm_down(t):  # L3 (PRODUCT.md §9.3): "technical issues", the request recorded
             return fallback_now(t, type(exc).__name__)
         if handed_over_if_insisting(t, topic="schedule"):  # asked again: a human answers (PRODUCT.md §11)
             return State.HANDOFF_TO_ADMIN
@@ -69,27 +74,35 @@ async def show_schedule(t: Turn) -> State:
     return State.BROWSING_SCHEDULE
 
 
-async def schedule_aside(t: Turn) -> None:
+async def schedule_aside(t: Turn) -> State:
     """A schedule question while a booking is pending: the list as its own message, the booking kept and
-    its question asked again — a pending booking is never swapped for an unrelated list (PRODUCT.md §5.6)."""
+    its question asked again — a pending booking is never swapped for an unrelated list (PRODUCT.md §5.6).
+    The CRM down: the admin gets the question (the booking waits), a client who insists gets the admin
+    (PRODUCT.md §11.2); at L3 the booking and the question become one request (PRODUCT.md §9.3)."""
     query = t.slots.model_copy()
     query.style = t.u.styles[0].id if t.u.styles else query.style
     query.teacher = t.u.teachers[0].id if t.u.teachers else None
     query.branch = t.u.branches[0].id if t.u.branches else None
     when = t.u.time if t.u.time is not None and not t.u.time.is_empty else None
+    state = State(t.session.state)
     try:
         occs = await t.crm.occurrences(t.now)
-    except CRMError:
+    except CRMError as exc:
+        if llm_down(t):
+            return fallback_now(t, type(exc).__name__)
+        if handed_over_if_insisting(t):
+            return State.HANDOFF_TO_ADMIN
         t.preface.append(t.t("crm_down_info"))
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
         t.ask_again()
-        return
+        return state
     hits = filter_occurrences(occs, t.kb, style=query.style, teacher=query.teacher, branch=query.branch, when=when)
     header = t.t("schedule_header") if hits else t.t("schedule_empty")
     hits = hits or filter_occurrences(occs, t.kb, style=query.style)
     lines, _ = render.schedule_lines(hits, t.kb, t.lang, render.LIMITS.get(t.msg.channel, 300) - len(header) - 1)
     t.preface.append("\n".join([header, *lines]))
     t.ask_again()
+    return state
 
 
 async def answer(t: Turn) -> State:
@@ -105,11 +118,14 @@ async def answer(t: Turn) -> State:
     return State(t.session.state)
 
 
-async def answer_and_return(t: Turn) -> None:
-    """A side question mid-flow: answered, then the pending question asked again (PRODUCT.md §5)."""
+async def answer_and_return(t: Turn) -> State:
+    """A side question mid-flow: answered, then the pending question asked again (PRODUCT.md §5); one the
+    KB cannot answer goes to the admin — and the client who insists on it, to the admin's chat."""
     text = _answer_text(t, short=True)
     said = text if text is not None else t.t("unknown_question")
     if text is None:
+        if handed_over_if_insisting(t):  # asked again what the KB cannot answer (PRODUCT.md §11.2)
+            return State.HANDOFF_TO_ADMIN
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
     question = t.session.pending.question or ""
     limit = render.LIMITS.get(t.msg.channel, 300)
@@ -119,6 +135,7 @@ async def answer_and_return(t: Turn) -> None:
     else:
         t.say(said)
         t.ask_again(t.t("pending_again", question="{question}"))
+    return State(t.session.state)
 
 
 async def unknown(t: Turn) -> State:
@@ -134,21 +151,30 @@ async def unknown(t: Turn) -> State:
             return State.HANDOFF_TO_ADMIN
         _unknown_question(t)
         return State.COLLECTING_INTENT
+    if handed_over_if_pressing(t):  # "я настаиваю", "ну пожалуйста, узнайте" right after a miss
+        return State.HANDOFF_TO_ADMIN
     t.ask(t.t("clarify"), main_menu(t))
     return State.COLLECTING_INTENT
 
 
-async def reprompt(t: Turn) -> None:
-    """Not an answer to the pending question: ask it again; the third time, offer the admin."""
+async def reprompt(t: Turn) -> State:
+    """Not an answer to the pending question: ask it again; the third time, offer the admin. Pressing for
+    what the bot just missed goes to the admin instead; a question the flow cannot take is such a miss."""
+    state = State(t.session.state)
+    if handed_over_if_pressing(t):
+        return State.HANDOFF_TO_ADMIN
+    if t.u.question_like and not t.u.gibberish:
+        note_miss(t)  # not answered here: pressing for it next hands over
     slot = t.session.pending.slot
     count = t.session.reprompts.get(slot, 0) + 1 if slot else 1
     if slot:
         t.session.reprompts[slot] = count
     if count >= REPROMPT_LIMIT:
         t.ask(t.t("reprompt_limit"), admin_buttons(t))
-        return
+        return state
     if not t.ask_again():
         t.ask(t.t("clarify"), main_menu(t))
+    return state
 
 
 async def acknowledge(t: Turn) -> None:

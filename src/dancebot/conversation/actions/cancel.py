@@ -4,6 +4,10 @@ effect whose outcome comes back as CANCEL_DONE / CANCEL_FAILED.
 
 Steps live in `session.pending.cancel`: phone → select → confirm. A reschedule books the new class first
 (the booking flow) and releases the old one with the new receipt, so a client never loses a place.
+
+The CRM down: the admin gets the question (L1/L2) — or, at L3 (the LLM down too), "Технические неполадки,
+администратор свяжется с вами" and one `l3` request (PRODUCT.md §9.3). A client who insists after such a
+miss, or after "записей не нашла", is handed to the admin (PRODUCT.md §11.2).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from datetime import timedelta
 from typing import Literal
 
 from dancebot.conversation.actions.booking import collect_slots
-from dancebot.conversation.actions.common import yes_no_buttons
+from dancebot.conversation.actions.common import llm_down, technical_issues, yes_no_buttons
+from dancebot.conversation.actions.handoff import handed_over_if_insisting, handed_over_if_pressing, note_miss
 from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, RecordFallback
 from dancebot.conversation.session import CancelFlow, Replaces, Slots, When
 from dancebot.conversation.states import State
@@ -25,6 +30,7 @@ from dancebot.understanding.intents import Intent
 
 __all__ = ["booked_line", "cancel_declined", "cancel_failed", "cancel_step", "cancelled", "own_phone", "start_cancel"]
 
+_REQUESTS = {"cancel": "отменить запись", "reschedule": "перенести запись", "list": "посмотреть свои записи"}
 _WEEKDAYS = {"ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
@@ -96,11 +102,16 @@ async def cancelled(t: Turn) -> None:
 
 
 async def cancel_failed(t: Turn) -> None:
-    """The CRM could not cancel: the admin gets the request, the client is told."""
+    """The CRM could not cancel: the admin gets the request, the client is told (at L3: "технические
+    неполадки", the request recorded as `l3`)."""
     assert isinstance(t.outcome, CancelOutcome)
     failed = t.outcome.request
     details = {"phone": failed.phone or None, "reservation_id": failed.reservation_id, "class": failed.line}
-    t.do(RecordFallback(kind="cancel", reason=t.outcome.reason or "unavailable", details=details))
+    reason = t.outcome.reason or "unavailable"
+    if llm_down(t):
+        technical_issues(t, reason, {**details, "request": _REQUESTS["cancel"]})
+        return
+    t.do(RecordFallback(kind="cancel", reason=reason, details=details))
     t.say(t.t("cancel_failed"))
 
 
@@ -129,13 +140,22 @@ async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
     flow.phone = phone
     try:
         bookings = await t.crm.client_bookings(phone, t.now)
-    except CRMError:
+    except CRMError as exc:
+        if llm_down(t):  # L3 (PRODUCT.md §9.3)
+            request = _REQUESTS[flow.mode] + (f": «{t.text}»" if t.text else "")
+            technical_issues(t, type(exc).__name__, {"phone": phone, "request": request})
+            return State.IDLE
+        if handed_over_if_insisting(t):  # asked again while the CRM cannot answer (PRODUCT.md §11.2)
+            return State.HANDOFF_TO_ADMIN
         t.say(t.t("crm_down_info"))
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
         return State.IDLE
     if not t.profile.phone:
         t.profile = t.profile.model_copy(update={"phone": phone})
     if not bookings:
+        if handed_over_if_pressing(t):  # "я же записывалась, проверьте ещё раз" after the last "нет записей"
+            return State.HANDOFF_TO_ADMIN
+        note_miss(t)
         t.ask(t.t("no_bookings"), [[Button(text=t.t("admin_button"), data="admin")]])
         return State.IDLE
     flow.bookings = list(bookings)
@@ -212,6 +232,7 @@ async def _do_cancel(t: Turn, flow: CancelFlow, chosen: BookedClass) -> State:
             occurrence_id=chosen.occurrence_id,
             phone=flow.phone or "",
             line=line,
+            llm_down=t.u.llm_down,
         )
     )
     return State.CANCEL_FLOW

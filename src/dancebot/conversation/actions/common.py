@@ -1,6 +1,10 @@
 """Helpers shared by the flows: asking for a slot with the reprompt limit, the usual buttons, the
 fallback request when the CRM is down, the profile memory. Helpers, not actions: no table row names
 them, and they never choose a state on their own except where they say so.
+
+Degradation (PRODUCT.md §9.3): every branch that finds the CRM down asks `llm_down(t)` first. At L3 (the
+LLM down too) it answers with `technical_issues` — "Технические неполадки, администратор свяжется с вами"
+and one `l3` request recorded with what the client wanted; at L1/L2 it keeps its own words.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ __all__ = [
     "booking_fallback",
     "confirm_nonce",
     "fallback_now",
+    "llm_down",
     "main_menu",
     "name_buttons",
     "remember_client",
+    "technical_issues",
     "yes_no_buttons",
 ]
 
@@ -136,9 +142,8 @@ def fallback_now(t: Turn, reason: str) -> State:
         slots.client_phone = t.profile.phone
     if not slots.client_name and t.profile.name:
         slots.client_name = t.profile.name
-    if t.u.llm_down:  # L3 (PRODUCT.md §9.3): the LLM is down too — record as it is, the admin answers via /reply
-        t.do(RecordFallback(kind="l3", reason=reason, details=booking_fallback(t, "booking", reason).details))
-        t.say(t.t("technical_issues"))
+    if llm_down(t):  # L3 (PRODUCT.md §9.3): the LLM is down too — record as it is, the admin answers via /reply
+        technical_issues(t, reason, booking_fallback(t, "booking", reason).details)
         t.session.slots = Slots()
         return State.IDLE
     if not slots.client_phone:
@@ -149,3 +154,22 @@ def fallback_now(t: Turn, reason: str) -> State:
     t.say(t.t("fallback_booking"))
     t.session.slots = Slots()
     return State.IDLE
+
+
+def llm_down(t: Turn) -> bool:
+    """Degradation L2 in this turn: the client's message was read while a configured LLM was down or over
+    budget — or, for an effect's outcome (a system event, read with no message), the turn that asked the
+    CRM was. With the CRM found down as well, that is L3."""
+    return t.u.llm_down or bool(getattr(t.outcome, "llm_down", False))
+
+
+def technical_issues(t: Turn, reason: str, details: dict[str, Any]) -> None:
+    """L3 (PRODUCT.md §9.3): the one request recorded (kind `l3`: the admin gets it with the full phone and
+    `/reply`) and "Технические неполадки, администратор свяжется с вами". The caller chooses the state."""
+    known = {k: v for k, v in details.items() if v not in (None, "", [], {})}
+    known.setdefault("name", t.slots.client_name or t.profile.name)
+    known.setdefault("phone", t.slots.client_phone or t.profile.phone)
+    if "request" not in known and t.session.history:
+        known["request"] = " | ".join(t.session.history[-3:])  # in the client's words
+    t.do(RecordFallback(kind="l3", reason=reason, details=known))
+    t.say(t.t("technical_issues"))

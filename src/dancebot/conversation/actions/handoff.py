@@ -2,17 +2,29 @@
 command to answer; while a human is on it every client message is relayed and the bot stays quiet.
 
 What hands a conversation over: an explicit request (`handoff`), a complaint or a refund (`complaint`), a
-subscription freeze once its reason and dates are known (`freeze`), a KB or CRM miss the client insists on
-(`handed_over_if_insisting`, called where the miss happens), the reprompt limit (the admin button the
-bot offers) and three unintelligible messages in a row (`browse.unknown`). The admin's message always
-carries the client's name and phone as known — those of an unfinished booking too — the channel, the
-state, the last messages, the reason, and the exact `/reply` and `/close` commands.
+subscription freeze once its reason and dates are known (`freeze`), a KB or CRM miss the client insists on,
+the reprompt limit (the admin button the bot offers) and three unintelligible messages in a row
+(`browse.unknown`).
+
+Insisting is one class wherever the bot misses — a KB question, the schedule (also asked aside while a
+booking waits), "мои записи" and a cancel: at the miss, `handed_over_if_insisting` hands over a client who
+asks the same again or says "я же спросила"; otherwise the miss is remembered (`Session.missed`), and the
+next message pressing for it — "я настаиваю", "ну пожалуйста, узнайте", "мне нужно именно это", "ну так
+что?" — is handed over too, even when it says nothing else the bot understands (`handed_over_if_pressing`,
+from `browse.unknown` and `browse.reprompt`). The same words with no miss before them are not insisting.
+
+The admin's message always carries the client's name and phone as known — those of an unfinished
+booking too — the channel, the state, the last messages, the reason, and the exact `/reply` and `/close`
+commands.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from dancebot.conversation import render
-from dancebot.conversation.effects import AdminText
+from dancebot.conversation.effects import AdminText, AlertAdmin
 from dancebot.conversation.session import Freeze, Slots
 from dancebot.conversation.states import State
 from dancebot.conversation.triggers import complaint_kind, freeze_dates, freeze_reason, insists
@@ -26,13 +38,27 @@ __all__ = [
     "freeze",
     "hand_over",
     "handed_over_if_insisting",
+    "handed_over_if_pressing",
     "handoff",
     "handoff_reminder",
+    "note_miss",
+    "presses",
     "relay",
 ]
 
 FREEZE_ASKS = 2  # questions about a freeze's facts before handing over with what is known
 _REPROMPT_LIMIT = 3  # as actions/common.REPROMPT_LIMIT: the admin button came from the reprompt limit
+_VERB = r"(?:узна|уточн|выясн|провер|посмотр|спрос|поищ|найд)\w*"
+_PLEA = r"(?:пожалуйста|плиз|ещ[её]\s+раз|вс[её]\s+равно|ну)"
+# Pressing for an answer the bot did not have — insisting only right after a miss (see the module doc).
+_PRESS: Final = re.compile(
+    r"настаива\w*|\bименно\b|\bну\s+пожалуйста\b|\bну\s+(?:что|как)\s+там\b"
+    rf"|\b{_VERB}[\s,!]+{_PLEA}\b|\b{_PLEA}[\s,!]+{_VERB}"
+    r"|\bещ[её]\s+раз\b|\bвс[её]\s+равно\b|\bсрочно\b|\bочень\s+(?:нужно|надо|важно)\b"
+    r"|\bмне\s+(?:правда\s+|очень\s+|же\s+)?(?:нужно|надо|важно)\b"
+    r"|\bi\s+insist|\bplease\s+(?:check|find\s+out|ask)|\bi\s+(?:really\s+|do\s+)?need\b|\bstill\s+(?:need|want)\b",
+    re.I,
+)
 
 
 async def handoff(t: Turn) -> None:
@@ -75,15 +101,45 @@ async def freeze(t: Turn) -> State:
     return State.COLLECTING_INTENT
 
 
+def presses(text: str) -> bool:
+    """ "Я настаиваю", "ну пожалуйста, узнайте", "мне нужно именно это", "проверьте ещё раз": words that
+    press for an answer — insisting when they follow a miss."""
+    return bool(_PRESS.search(text))
+
+
 def handed_over_if_insisting(t: Turn, *, topic: str | None = None) -> bool:
-    """At a KB or CRM miss: a client who insists — asks the same again, "я же спросила", or (`topic`) asked
-    about the same topic in the previous message too — is handed over instead of being told "I'll ask the
-    administrator" once more. True when handed over: the caller's next state is HANDOFF_TO_ADMIN."""
+    """At a KB or CRM miss: a client who insists — asks the same again, "я же спросила", (`topic`) asked
+    about the same topic in the previous message too, or presses right after the previous miss — is handed
+    over instead of being told "I'll ask the administrator" once more. True when handed over: the caller's
+    next state is HANDOFF_TO_ADMIN. Otherwise the miss is remembered for the next message."""
     again = topic is not None and t.session.last_topic == topic
-    if not (again or insists(t.text, t.session.history)):
+    if again or insists(t.text, t.session.history) or (_after_miss(t) and presses(t.text)):
+        hand_over(t, f"клиент настаивает, а у бота нет ответа: «{t.text}»")
+        return True
+    note_miss(t)
+    return False
+
+
+def handed_over_if_pressing(t: Turn) -> bool:
+    """A message right after a miss that presses for the missed answer ("я настаиваю", "ну так что?", the
+    same question again) is handed over, whatever else it says or does not say. True when handed over."""
+    if t.u.gibberish or not _after_miss(t):
         return False
-    hand_over(t, f"клиент настаивает, а у бота нет ответа: «{t.text}»")
+    if not (insists(t.text, t.session.history) or presses(t.text)):
+        return False
+    hand_over(t, f"клиент настаивает на ответе на «{t.session.missed}»: «{t.text}»")
     return True
+
+
+def note_miss(t: Turn) -> None:
+    """The KB or the CRM had no answer to this message (the caller said so): remembered for one message."""
+    t.session.missed = t.text or None
+
+
+def _after_miss(t: Turn) -> bool:
+    """This message follows one the bot missed (the engine remembered this one last)."""
+    s = t.session
+    return s.missed is not None and len(s.history) >= 2 and s.history[-2] == s.missed and s.history[-1] == t.text
 
 
 def hand_over(t: Turn, reason: str | None = None) -> None:
@@ -105,6 +161,7 @@ def hand_over(t: Turn, reason: str | None = None) -> None:
         purpose="handoff",
     )
     s.reset()
+    s.missed = None
     t.say(t.t("handoff"))
 
 
@@ -125,8 +182,12 @@ async def admin_close(t: Turn) -> None:
 
 
 async def handoff_reminder(t: Turn) -> None:
-    """HANDOFF_TO_ADMIN for 2 hours (the worker's sweep): the admin is reminded, once."""
-    t.alert_admin(t.t("handoff_again_admin", who=t.who(), handle=t.handle))
+    """HANDOFF_TO_ADMIN for 2 hours (the worker's sweep): the admin is reminded, once per handoff — the
+    sweep marks the session before it fires, and the alert goes through the de-duplicated mechanism
+    (`outbound.alerts`, cause `handoff_waiting:{client}`), so a sweep repeated after a crash between the
+    alert and the session's commit does not send it twice."""
+    text = t.t("handoff_again_admin", who=t.who(), handle=t.handle)
+    t.do(AlertAdmin(text=text, cause=f"handoff_waiting:{t.handle}"))
 
 
 def _booking_line(t: Turn) -> str:

@@ -4,7 +4,9 @@ admin when the CRM is down or the outcome unknown (PRODUCT.md §5 rows for BOOKI
 Also the summary's timeouts and leaving a booking.
 
 Nothing is lost: an unknown outcome or an unreachable CRM becomes a fallback request with everything the
-administrator needs, and the client is told so.
+administrator needs, and the client is told so — at L3 (the LLM down too, as it was when the client said
+"да": `Book.llm_down` comes back on the outcome) with "Технические неполадки, администратор свяжется с
+вами" (PRODUCT.md §9.3).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Literal
 
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import offer
-from dancebot.conversation.actions.common import booking_fallback, fallback_now, remember_client, yes_no_buttons
+from dancebot.conversation.actions.common import (
+    booking_fallback,
+    fallback_now,
+    llm_down,
+    remember_client,
+    technical_issues,
+    yes_no_buttons,
+)
 from dancebot.conversation.effects import Book, BookingOutcome, Cancel, ScheduleReminders, VerifyBooking
 from dancebot.conversation.session import Slots
 from dancebot.conversation.slots import filter_occurrences
@@ -45,7 +54,7 @@ async def book(t: Turn) -> None:
     """The explicit yes: book the summarised class (the runner performs it; messages wait meanwhile)."""
     slots = t.slots
     assert slots.client_name and slots.client_phone
-    t.do(Book(occurrence=_booked(t), name=slots.client_name, phone=slots.client_phone))
+    t.do(Book(occurrence=_booked(t), name=slots.client_name, phone=slots.client_phone, llm_down=t.u.llm_down))
 
 
 async def receipt(t: Turn) -> None:
@@ -60,7 +69,7 @@ async def receipt(t: Turn) -> None:
             bring=t.t("bring_line", bring=t.kb.policies.what_to_bring) if t.kb.policies.what_to_bring else "",
         )
     )
-    t.do(ScheduleReminders(occurrence=occ, name=slots.client_name or "", lang=t.lang))
+    t.do(ScheduleReminders(occurrence=occ, name=slots.client_name or "", lang=t.lang, phone=slots.client_phone))
     remember_client(t)
     old = slots.replaces
     if old is not None:  # a reschedule: the new class is booked, now the old one is released
@@ -71,6 +80,7 @@ async def receipt(t: Turn) -> None:
                 phone=old.phone or "",
                 line=old.line,
                 key="rescheduled",
+                llm_down=llm_down(t),
             )
         )
     t.session.slots = Slots()
@@ -117,8 +127,12 @@ async def fallback(t: Turn) -> None:
     """The CRM could not be reached, nothing was created: the request is recorded for the admin."""
     outcome = t.outcome if isinstance(t.outcome, BookingOutcome) else BookingOutcome("unavailable")
     kind: Literal["booking", "verify"] = "verify" if outcome.status == "unknown" else "booking"
-    t.do(booking_fallback(t, kind, outcome.reason or "unavailable"))
-    t.say(t.t("fallback_booking"))
+    request = booking_fallback(t, kind, outcome.reason or "unavailable")
+    if llm_down(t) and kind == "booking":  # L3: nothing was created, and no LLM either
+        technical_issues(t, request.reason, request.details)
+    else:
+        t.do(request)
+        t.say(t.t("fallback_booking"))
     remember_client(t)
     t.session.slots = Slots()
 

@@ -13,8 +13,10 @@ from dancebot.conversation.actions.booking import absorb, ask_group, offer
 from dancebot.conversation.actions.common import (
     ask_slot,
     fallback_now,
+    llm_down,
     name_buttons,
     remember_client,
+    technical_issues,
     yes_no_buttons,
 )
 from dancebot.conversation.effects import (
@@ -53,7 +55,11 @@ async def book_series(t: Turn) -> State:
     slots = t.slots
     if not slots.series or not slots.client_name or not slots.client_phone:
         return await _collect(t)
-    t.do(BookSeries(occurrences=tuple(slots.series), name=slots.client_name, phone=slots.client_phone))
+    t.do(
+        BookSeries(
+            occurrences=tuple(slots.series), name=slots.client_name, phone=slots.client_phone, llm_down=t.u.llm_down
+        )
+    )
     return State.BOOKING_IN_PROGRESS  # messages wait meanwhile; a turn that dies here is verified
 
 
@@ -63,13 +69,23 @@ async def series_receipt(t: Turn) -> None:
     slots = t.slots
     name, phone = slots.client_name or "", slots.client_phone or ""
     results = t.outcome.results
+    if results and all(r.status == "unavailable" for r in results) and llm_down(t):  # L3: the CRM took none
+        series = [
+            {"occurrence_id": r.occurrence.occurrence_id, "when": render.when_label(r.occurrence, "ru")}
+            for r in results
+        ]
+        klass = render.class_label(results[0].occurrence, t.kb, "ru")
+        technical_issues(t, "series_unavailable", {"name": name, "phone": phone, "class": klass, "series": series})
+        remember_client(t)
+        t.session.slots = Slots()
+        return
     lines: list[str] = []
     failed: list[dict[str, Any]] = []
     for r in results:
         line = render.when_label(r.occurrence, t.lang)
         if r.status == "booked":
             lines.append(f"• {line}")
-            t.do(ScheduleReminders(occurrence=r.occurrence, name=name, lang=t.lang))
+            t.do(ScheduleReminders(occurrence=r.occurrence, name=name, lang=t.lang, phone=phone or None))
         elif r.status == "duplicate":
             lines.append(f"• {line} ({t.t('series_reason_booked')})")
         elif r.status == "unknown":  # the CRM may still store it: verified later, never sent again
