@@ -126,6 +126,7 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self.peak_mb: dict[str, float] = dict.fromkeys(pids, 0.0)
         self.first_mb: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
 
     def _rss_mb(self, proc: psutil.Process) -> float:
         return float(proc.memory_info().rss) / 2**20
@@ -139,13 +140,26 @@ class RssSampler:
                     self.peak_mb[name] = max(self.peak_mb[name], mb)
             self._stop.wait(self._interval)
 
+    def _cpu_s(self) -> dict[str, float]:
+        out = {}
+        for name, proc in self._procs.items():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                out[name] = times.user + times.system
+        return out
+
     def __enter__(self) -> RssSampler:
+        self._cpu_start = self._cpu_s()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        end = self._cpu_s()
+        # CPU seconds each process spent over the run: per message it does not depend on what else the
+        # machine runs, unlike latency, so it is the figure to compare two versions by.
+        self.cpu_s = {name: end[name] - self._cpu_start.get(name, 0.0) for name in end}
 
 
 def chat_pools(senders: int, rate: float) -> list[list[int]]:
@@ -291,6 +305,7 @@ def report(args: argparse.Namespace, pools: list[list[int]], posts: list[Post], 
     ack_p95 = percentile(acks, 95)
     app_mb, worker_mb = rss.peak_mb["app"], rss.peak_mb["worker"]
     ids = sum(len(p) for p in pools)
+    accepted = max(1, sum(p.result == "pass" for p in posts))  # warm-up too: the CPU figures cover it
 
     crm = (
         f", CRM {args.crm_delay:g} s per call, {args.crm_share:.0%} cold-cache schedule questions"
@@ -321,6 +336,8 @@ def report(args: argparse.Namespace, pools: list[list[int]], posts: list[Post], 
         rows.append(("reply p50/p95 (CRM)", f"{percentile(slow, 50):.0f} / {percentile(slow, 95):.0f} ms",
                      f"{len(slow)} schedule questions"))  # fmt: skip
     rows += [
+        ("CPU per message", f"app {1000 * rss.cpu_s.get('app', 0) / accepted:.2f} ms, "
+         f"worker {1000 * rss.cpu_s.get('worker', 0) / accepted:.2f} ms", "warm-up included"),
         ("app RSS peak", f"{app_mb:.1f} MB", f"target < {TARGET_APP_MB:g} MB (idle {rss.first_mb.get('app', 0):.1f})"),
         ("worker RSS peak", f"{worker_mb:.1f} MB",
          f"target < {TARGET_WORKER_MB:g} MB (idle {rss.first_mb.get('worker', 0):.1f})"),

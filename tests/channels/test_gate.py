@@ -1,16 +1,23 @@
 """The gate against real Redis: replay window, per-chat dedup, spam limit (PRODUCT.md §4).
 
-Every check gets an explicit `now`, so window boundaries are exact and no test sleeps.
+Every check gets an explicit `now`, so window boundaries are exact and no test sleeps. Each test runs
+twice: against `gate.check` (admin commands, tools) and against `inbox.accept_checked`, the webhook's
+one-round-trip check-and-accept, which must give the same verdicts and accept only what passes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+import pytest
 
 from dancebot.channels import gate
 from dancebot.channels.gate import Verdict
 from dancebot.channels.message import MessageType, UnifiedMessage
+from dancebot.conversation import inbox
+from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 
@@ -38,8 +45,32 @@ def message(
     )
 
 
+Check = Callable[[Runtime, UnifiedMessage, float], Awaitable[tuple[Verdict, bool]]]
+
+
+async def _gate(rt: Runtime, msg: UnifiedMessage, now: float) -> tuple[Verdict, bool]:
+    return await gate.check(rt.redis, msg, now=now)
+
+
+async def _accept_checked(rt: Runtime, msg: UnifiedMessage, now: float) -> tuple[Verdict, bool]:
+    before = await rt.redis.llen(keys.buffer(msg.channel, msg.chat_id))
+    result, first, waiting = await inbox.accept_checked(rt.redis, msg, now=now)
+    after = await rt.redis.llen(keys.buffer(msg.channel, msg.chat_id))
+    assert after == before + (result is Verdict.PASS)  # accepted exactly when it passes
+    assert waiting == (after if result is Verdict.PASS else 0)
+    return result, first
+
+
+_check: Check = _gate
+
+
+@pytest.fixture(autouse=True, params=["gate.check", "inbox.accept_checked"])
+def _implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(f"{__name__}._check", _gate if request.param == "gate.check" else _accept_checked)
+
+
 async def verdict(rt: Runtime, msg: UnifiedMessage, now: float) -> Verdict:
-    return (await gate.check(rt.redis, msg, now=now))[0]
+    return (await _check(rt, msg, now))[0]
 
 
 async def test_replay_window_is_five_minutes(rt: Runtime) -> None:
@@ -89,7 +120,7 @@ async def test_edits_are_deduplicated_apart_from_the_original(rt: Runtime) -> No
 
 async def test_sixth_message_in_ten_seconds_is_spam_and_flagged_once(rt: Runtime) -> None:
     now = time.time()
-    results = [await gate.check(rt.redis, message(CHAT, i, sent_at=now), now=now + i) for i in range(8)]
+    results = [await _check(rt, message(CHAT, i, sent_at=now), now + i) for i in range(8)]
     assert [v for v, _ in results] == [Verdict.PASS] * 5 + [Verdict.SPAM] * 3
     assert [first for _, first in results] == [False] * 5 + [True, False, False]
 
@@ -131,3 +162,14 @@ async def test_forget_leaves_other_chats_marks_alone(rt: Runtime) -> None:
     await verdict(rt, message(OTHER_CHAT, 31, sent_at=now), now)
     await gate.forget(rt.redis, message(CHAT, 31, sent_at=now))
     assert await verdict(rt, message(OTHER_CHAT, 31, sent_at=now), now) is Verdict.DUPLICATE
+
+
+async def test_a_tap_answer_goes_out_only_with_an_accepted_message(rt: Runtime) -> None:
+    now = time.time()
+    tap = message(CHAT, "cb:1", sent_at=now, kind="callback")
+    answer = OutboundJob(kind="callback_answer", chat_id=CHAT, callback_query_id="q1", trace_id=tap.trace_id)
+    assert (await inbox.accept_checked(rt.redis, tap, jobs=[answer], now=now))[0] is Verdict.PASS
+    assert await rt.redis.llen(keys.OUTBOUND_QUEUE) == 1
+    assert (await inbox.accept_checked(rt.redis, tap, jobs=[answer], now=now))[0] is Verdict.DUPLICATE
+    assert await rt.redis.llen(keys.OUTBOUND_QUEUE) == 1  # the redelivery is not answered twice
+    assert await rt.redis.zscore(keys.INBOX_READY, inbox.chat_member("telegram", CHAT)) is not None

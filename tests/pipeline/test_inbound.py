@@ -20,7 +20,7 @@ from dancebot.channels.message import UnifiedMessage
 from dancebot.conversation import inbox
 from dancebot.conversation.handoff import AdminCommands
 from dancebot.conversation.inbound import MAX_FAILURES, InboundProcessor
-from dancebot.conversation.session import Session
+from dancebot.conversation.session import Profile, Session
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
@@ -185,10 +185,12 @@ async def test_a_message_that_keeps_failing_is_set_aside_and_the_chat_goes_on(rt
     class Flaky:
         """The conversation, except that one message always breaks (a bug)."""
 
-        async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]:
+        async def handle(
+            self, msg: UnifiedMessage, session: Session, profile: Profile | None = None
+        ) -> list[OutboundJob]:
             if msg.text == "💥":
                 raise RuntimeError("engine bug")
-            return await conv.runner.handle(msg, session)
+            return await conv.runner.handle(msg, session, profile)
 
         system = conv.runner.system
 

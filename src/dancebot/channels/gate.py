@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from dancebot.channels.message import UnifiedMessage
 from dancebot.storage import keys
 
-__all__ = ["DEDUP_TTL", "REPLAY_WINDOW", "SPAM_LIMIT", "SPAM_WINDOW", "Verdict", "check", "forget"]
+__all__ = ["DEDUP_TTL", "REPLAY_WINDOW", "SPAM_LIMIT", "SPAM_WINDOW", "Verdict", "check", "forget", "too_old"]
 
 REPLAY_WINDOW = 300  # seconds
 DEDUP_TTL = 300
@@ -33,8 +33,7 @@ class Verdict(StrEnum):
 async def check(redis: Redis, msg: UnifiedMessage, *, now: float | None = None) -> tuple[Verdict, bool]:
     """Verdict for the message, and whether this is the first spam drop in the window (log it once)."""
     now = time.time() if now is None else now
-    age = now - msg.timestamp.astimezone(UTC).timestamp()
-    if age > REPLAY_WINDOW:
+    if too_old(msg, now):
         return Verdict.REPLAY, False
     if not await redis.set(keys.seen(msg.channel, msg.chat_id, msg.dedup_id), 1, nx=True, ex=DEDUP_TTL):
         return Verdict.DUPLICATE, False
@@ -51,6 +50,11 @@ async def check(redis: Redis, msg: UnifiedMessage, *, now: float | None = None) 
         first = bool(await redis.set(keys.spam_logged(msg.channel, msg.chat_id), 1, nx=True, ex=SPAM_WINDOW))
         return Verdict.SPAM, first
     return Verdict.PASS, False
+
+
+def too_old(msg: UnifiedMessage, now: float) -> bool:
+    """Outside the replay window: a delivery this old is dropped (and logged), never answered."""
+    return now - msg.timestamp.astimezone(UTC).timestamp() > REPLAY_WINDOW
 
 
 async def forget(redis: Redis, msg: UnifiedMessage) -> None:

@@ -37,13 +37,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from dancebot.channels import gate
 from dancebot.channels.message import Channel, UnifiedMessage
 from dancebot.conversation import inbox
-from dancebot.conversation.session import Session
+from dancebot.conversation.session import Profile, Session
 from dancebot.conversation.states import State
 from dancebot.conversation.sweeps import SystemEvents, resolve_stuck_booking
 from dancebot.logs import bind_trace, get_logger
 from dancebot.outbound.messages import OutboundJob
 from dancebot.runtime import Runtime
-from dancebot.storage import keys
+from dancebot.storage import keys, trail
 from dancebot.storage.audit import Audit
 
 __all__ = ["LOCK_LEASE", "MAX_CONCURRENT_TURNS", "InboundProcessor"]
@@ -64,7 +64,9 @@ _MIN_TURNS: Final = 2
 
 
 class ConversationHandler(SystemEvents, Protocol):
-    async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]: ...
+    async def handle(
+        self, msg: UnifiedMessage, session: Session, profile: Profile | None = None
+    ) -> list[OutboundJob]: ...
 
 
 class AdminHandler(Protocol):
@@ -94,14 +96,21 @@ class InboundProcessor:
     async def accept(self, msg: UnifiedMessage) -> gate.Verdict:
         """Check and durably accept one inbound message; its turn runs later, off the request path.
 
-        If accepting fails after the dedup mark, the mark is removed so the channel's redelivery is
-        processed — a request is never lost to our own error."""
+        A client's message is checked and accepted in one atomic Redis call (`inbox.accept_checked`);
+        an admin command is only deduplicated. If accepting fails after the dedup mark, the mark is
+        removed so the channel's redelivery is processed — a request is never lost to our own error."""
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
         redis = self._rt.redis
+        tap = self._tap_answer(msg)
         if self._is_admin(msg):
             seen = keys.seen(msg.channel, msg.chat_id, msg.dedup_id)
             if await redis.set(seen, 1, nx=True, ex=gate.DEDUP_TTL) is None:
                 return gate.Verdict.DUPLICATE  # a redelivered /reply must not reach the client twice
+            try:
+                waiting = await inbox.accept(redis, msg, jobs=[tap] if tap else [])
+            except BaseException:
+                await gate.forget(redis, msg)
+                raise
         else:
             log.info(
                 "inbound.message",
@@ -109,17 +118,11 @@ class InboundProcessor:
                 text=msg.text or msg.callback_data or msg.contact_phone,
                 edit=msg.is_edit,
             )
-            verdict, first_spam = await gate.check(redis, msg)
+            verdict, first_spam, waiting = await inbox.accept_checked(redis, msg, jobs=[tap] if tap else [])
             if verdict is not gate.Verdict.PASS:
                 if verdict is not gate.Verdict.SPAM or first_spam:
                     log.info("inbound.dropped", reason=verdict.value, message_id=msg.message_id)
                 return verdict
-        tap = self._tap_answer(msg)
-        try:
-            waiting = await inbox.accept(redis, msg, jobs=[tap] if tap else [])
-        except BaseException:
-            await gate.forget(redis, msg)
-            raise
         if waiting > 1:
             log.info("inbound.waiting", waiting=waiting)  # behind earlier messages of the chat
         self._wake.set()
@@ -302,21 +305,22 @@ class InboundProcessor:
             await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
                                session=None, jobs=jobs, rows=rows)  # fmt: skip
             return
-        session = await rt.sessions.load(channel, chat_id)
+        session, profile = await rt.sessions.load_with_profile(channel, chat_id)
         if session.state == State.BOOKING_IN_PROGRESS:  # we hold the lock: the booking's turn is dead
             log.warning("inbound.booking_turn_died", since=round(time.time() - session.state_since, 1))
             await resolve_stuck_booking(rt, self._conversation, session)
             if await rt.redis.exists(keys.inbox_done(channel, chat_id, msg.dedup_id)):
                 return  # that was the message which had started the booking: now answered
-            session = await rt.sessions.load(channel, chat_id)
+            session, profile = await rt.sessions.load_with_profile(channel, chat_id)
             await inbox.begin(rt.redis, channel, chat_id, msg.dedup_id)
         rows = [self._in_row(msg, session.state)]
-        if msg.is_textual:
-            jobs = await self._conversation.handle(msg, session)
-        else:
-            lang = session.language or rt.kb.tone.language
-            jobs = [self.reply(msg, rt.catalogue.text("text_only", lang))]
-        rows += self._out_rows(jobs, session.state)
+        with trail.collect() as transitions:  # written by the commit below, with the turn
+            if msg.is_textual:
+                jobs = await self._conversation.handle(msg, session, profile)
+            else:
+                lang = session.language or rt.kb.tone.language
+                jobs = [self.reply(msg, rt.catalogue.text("text_only", lang))]
+        rows += self._out_rows(jobs, session.state) + transitions
         await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
                            session=session, jobs=jobs, rows=rows)  # fmt: skip
         log.info("inbound.processed", ms=int((time.perf_counter() - started) * 1000))

@@ -22,6 +22,7 @@ from typing import Final, cast
 
 from redis.asyncio import Redis
 
+from dancebot.channels import gate
 from dancebot.channels.message import Channel, UnifiedMessage
 from dancebot.conversation.session import SESSION_TTL, Session
 from dancebot.outbound.messages import OutboundJob
@@ -31,6 +32,7 @@ from dancebot.storage import keys
 __all__ = [
     "DONE_TTL",
     "accept",
+    "accept_checked",
     "begin",
     "chat_member",
     "commit",
@@ -54,6 +56,35 @@ if #ARGV >= 4 then __WAKE__ end
 return redis.call('LLEN', KEYS[1])
 """
 ).replace("__WAKE__", _WAKE)
+
+# The webhook's whole Redis work in one round trip: the gate's dedup and spam checks (channels/gate.py,
+# same keys and limits), then `accept`. Returns the number waiting, or -1 duplicate, -2 spam, -3 spam
+# (first drop in the window: log it).
+# KEYS: buffer, ready, outbound queue, seen, spam, spam logged
+# ARGV: message, member, now, is callback ('1'/'0'), spam member, the jobs…
+_ACCEPT_CHECKED = (
+    """
+if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', __DEDUP_TTL__) then return -1 end
+if ARGV[4] ~= '1' then
+  local now = tonumber(ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], 0, now - __SPAM_WINDOW__)
+  redis.call('ZADD', KEYS[5], now, ARGV[5])
+  redis.call('EXPIRE', KEYS[5], __SPAM_WINDOW__)
+  if redis.call('ZCARD', KEYS[5]) > __SPAM_LIMIT__ then
+    if redis.call('SET', KEYS[6], 1, 'NX', 'EX', __SPAM_WINDOW__) then return -3 end
+    return -2
+  end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+for i = 6, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[i]) end
+if #ARGV >= 6 then __WAKE__ end
+return redis.call('LLEN', KEYS[1])
+""".replace("__WAKE__", _WAKE)
+    .replace("__DEDUP_TTL__", str(gate.DEDUP_TTL))
+    .replace("__SPAM_WINDOW__", str(gate.SPAM_WINDOW))
+    .replace("__SPAM_LIMIT__", str(gate.SPAM_LIMIT))
+)
 
 # KEYS: buffer, ready, done marker, session, session index, outbound queue, audit queue, turn marker
 # ARGV: head (the message as stored, '' for none), member, now, session JSON ('' for none), session TTL,
@@ -119,6 +150,44 @@ async def accept(redis: Redis, msg: UnifiedMessage, *, jobs: Sequence[OutboundJo
         args=[msg.model_dump_json(), member, time.time(), *(j.dumps() for j in jobs)],
     )
     return int(waiting_now)
+
+
+async def accept_checked(
+    redis: Redis, msg: UnifiedMessage, *, jobs: Sequence[OutboundJob] = (), now: float | None = None
+) -> tuple[gate.Verdict, bool, int]:
+    """The gate's checks and `accept` in one atomic round trip (the webhook's path): the verdict, whether
+    it is the first spam drop of the window, and how many messages of the chat wait (0 when dropped).
+    Nothing is marked seen unless the message is accepted or dropped, so a failed call loses nothing:
+    the channel's redelivery is checked afresh."""
+    now = time.time() if now is None else now
+    if gate.too_old(msg, now):
+        return gate.Verdict.REPLAY, False, 0
+    script = redis.register_script(_ACCEPT_CHECKED)
+    result = int(
+        await script(
+            keys=[
+                keys.buffer(msg.channel, msg.chat_id),
+                keys.INBOX_READY,
+                keys.OUTBOUND_QUEUE,
+                keys.seen(msg.channel, msg.chat_id, msg.dedup_id),
+                keys.spam(msg.channel, msg.chat_id),
+                keys.spam_logged(msg.channel, msg.chat_id),
+            ],
+            args=[
+                msg.model_dump_json(),
+                chat_member(msg.channel, msg.chat_id),
+                now,
+                "1" if msg.message_type == "callback" else "0",
+                f"{msg.dedup_id}:{now}",
+                *(j.dumps() for j in jobs),
+            ],
+        )
+    )
+    if result == -1:
+        return gate.Verdict.DUPLICATE, False, 0
+    if result in (-2, -3):
+        return gate.Verdict.SPAM, result == -3, 0
+    return gate.Verdict.PASS, False, result
 
 
 async def commit(

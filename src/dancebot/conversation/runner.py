@@ -34,7 +34,7 @@ from dancebot.conversation.effects import (
 )
 from dancebot.conversation.engine import Engine, Step
 from dancebot.conversation.fallback import record_fallback
-from dancebot.conversation.session import Session
+from dancebot.conversation.session import Profile, Session
 from dancebot.conversation.states import Event
 from dancebot.conversation.testmode import test_command
 from dancebot.conversation.verify import VerifyJob, schedule_verification
@@ -63,11 +63,13 @@ class ConversationRunner:
         self.crm = crm
         self._rewriter = rewriter
 
-    async def handle(self, msg: UnifiedMessage, session: Session) -> list[OutboundJob]:
-        """A client's message → the replies to queue (the session is updated in place)."""
+    async def handle(self, msg: UnifiedMessage, session: Session, profile: Profile | None = None) -> list[OutboundJob]:
+        """A client's message → the replies to queue (the session is updated in place). The profile is
+        read here unless the caller read it with the session."""
         if (answer := await test_command(self._rt, self.crm, msg, session)) is not None:  # TEST_MODE only
             return answer
-        profile = await self._rt.sessions.load_profile(msg.channel, msg.chat_id)
+        if profile is None:
+            profile = await self._rt.sessions.load_profile(msg.channel, msg.chat_id)
         step = await self.engine.handle(msg, session, profile, now=self._rt.now(), epoch=time.time())
         return await self._settle(session, step, msg.trace_id)
 

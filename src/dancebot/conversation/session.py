@@ -186,7 +186,19 @@ class SessionStore:
         self._redis = redis
 
     async def load(self, channel: Literal["telegram", "whatsapp"], chat_id: int) -> Session:
-        raw = await self._redis.get(keys.session(channel, chat_id))
+        return self._session(channel, chat_id, await self._redis.get(keys.session(channel, chat_id)))
+
+    async def load_with_profile(
+        self, channel: Literal["telegram", "whatsapp"], chat_id: int
+    ) -> tuple[Session, Profile]:
+        """Both in one round trip (a turn needs both)."""
+        raw_session, raw_profile = await self._redis.mget(
+            [keys.session(channel, chat_id), keys.profile(channel, chat_id)]
+        )
+        return self._session(channel, chat_id, raw_session), self._profile(channel, chat_id, raw_profile)
+
+    @staticmethod
+    def _session(channel: Literal["telegram", "whatsapp"], chat_id: int, raw: bytes | str | None) -> Session:
         if raw:
             try:
                 return Session.model_validate_json(raw)
@@ -208,7 +220,10 @@ class SessionStore:
         await self._redis.zrem(keys.SESSION_INDEX, key)
 
     async def load_profile(self, channel: str, chat_id: int) -> Profile:
-        raw = await self._redis.get(keys.profile(channel, chat_id))
+        return self._profile(channel, chat_id, await self._redis.get(keys.profile(channel, chat_id)))
+
+    @staticmethod
+    def _profile(channel: str, chat_id: int, raw: bytes | str | None) -> Profile:
         if raw:
             try:
                 return Profile.model_validate_json(raw)

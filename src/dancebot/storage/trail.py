@@ -8,16 +8,21 @@
 
 The engine does no I/O and the worker's send loop is not ours to widen, so the rows are taken where both
 already report: a structlog processor (`install`, once per process, by the wiring). It adds nothing to the
-log line; it queues the row on `queue:audit` like every audit row (the worker writes them), stamped with
-the moment of the event. Queuing is fire-and-forget on the running event loop: a process killed in the
-microseconds between the log call and the LPUSH loses that row — the cheapest honest way, and said here.
-The trace id, channel and chat come from the log context (`logs.bind_trace`).
+log line. Inside a client's turn (`collect`, used by the inbound processor) the rows are gathered and
+written by the turn's one atomic commit, with its session and replies: a turn killed half-way leaves
+neither, a committed turn has all of them, and the turn makes no extra Redis round trip per transition.
+Elsewhere (the worker's sends, sweeps) the row is queued on `queue:audit` like every audit row,
+fire-and-forget on the running event loop: a process killed in the microseconds between the log call and
+the LPUSH loses that row — said here. The trace id, channel and chat come from the log context
+(`logs.bind_trace`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
+import contextlib
+from collections.abc import Iterator, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -26,12 +31,25 @@ from redis.asyncio import Redis
 from dancebot.storage import keys
 from dancebot.storage.audit import encode_row
 
-__all__ = ["TRAIL_EVENTS", "install", "row_for"]
+__all__ = ["TRAIL_EVENTS", "collect", "install", "row_for"]
 
 TRAIL_EVENTS = frozenset({"fsm.transition", "outbound.sent"})
 _pending: set[asyncio.Task[Any]] = set()  # queued rows on their way (a task is kept until done)
 _lost = [0]  # rows Redis refused, for tests and curiosity
 _redis: Redis | None = None
+_collecting: ContextVar[list[str] | None] = ContextVar("trail_collecting", default=None)
+
+
+@contextlib.contextmanager
+def collect() -> Iterator[list[str]]:
+    """Gather the rows of the events logged in this context (a turn) instead of queuing them: the caller
+    writes them with its commit."""
+    rows: list[str] = []
+    token = _collecting.set(rows)
+    try:
+        yield rows
+    finally:
+        _collecting.reset(token)
 
 
 def row_for(event: MutableMapping[str, Any]) -> str | None:
@@ -85,7 +103,9 @@ def install(redis: Redis) -> None:
 def _record(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     try:
         row = row_for(event)
-        if row is not None and _redis is not None:
+        if row is not None and (gathered := _collecting.get()) is not None:
+            gathered.append(row)
+        elif row is not None and _redis is not None:
             task = asyncio.get_running_loop().create_task(_push(_redis, row))
             _pending.add(task)
             task.add_done_callback(_settled)
