@@ -24,7 +24,7 @@ All scripts take their time from the caller (`now`), so tests can move it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, cast
 
@@ -160,11 +160,13 @@ local function reschedule(at)
   end
 end
 """
-# KEYS: inflight, owner, ready, chat queue, chat rate, sent mark   ARGV: member, worker, now, chat tolerance
+# KEYS: inflight, owner, ready, chat queue, chat rate, sent mark, audit queue
+# ARGV: member, worker, now, chat tolerance, the audit rows of the delivery…
 _ACK = (
     _OWNED
     + """
 redis.call('SET', KEYS[6], '1', 'EX', __SENT_TTL__)
+for i = 5, #ARGV do redis.call('LPUSH', KEYS[7], ARGV[i]) end
 reschedule(tonumber(ARGV[3]))
 return 1
 """.replace("__SENT_TTL__", str(SENT_TTL))
@@ -295,10 +297,12 @@ class OutboundQueue:
             keys.rate_limit(claim.channel, claim.chat_id),
         ]
 
-    async def ack(self, claim: Claim, job_id: str, now: float | None = None) -> bool:
-        """Delivered: release the chat (its next job becomes claimable) and mark the job sent."""
-        args: list[str | float] = [claim.member, self.worker_id, _now(now), self._tolerance(claim.channel)]
-        return int(await self._ack(keys=[*self._held_keys(claim), keys.outbound_sent(job_id)], args=args)) == 1
+    async def ack(self, claim: Claim, job_id: str, now: float | None = None, rows: Sequence[str] = ()) -> bool:
+        """Delivered: release the chat (its next job becomes claimable), mark the job sent and queue the
+        delivery's audit `rows` — all at once, so the row exists exactly when the job counts as sent."""
+        args: list[str | float] = [claim.member, self.worker_id, _now(now), self._tolerance(claim.channel), *rows]
+        held = [*self._held_keys(claim), keys.outbound_sent(job_id), keys.AUDIT_QUEUE]
+        return int(await self._ack(keys=held, args=args)) == 1
 
     async def retry(self, claim: Claim, job: OutboundJob, due: float, now: float | None = None) -> bool:
         """Back to the head of its chat's queue, claimable again at `due` (order kept)."""

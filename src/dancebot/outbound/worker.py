@@ -33,6 +33,7 @@ from dancebot.outbound.messages import OutboundJob
 from dancebot.outbound.queue import Claim, OutboundQueue
 from dancebot.outbound.ratelimit import DEFAULT_LIMITS, ChannelLimits
 from dancebot.outbound.senders import Sender, SendError
+from dancebot.storage import trail
 from dancebot.storage.audit import Audit
 
 __all__ = ["HEARTBEAT_TTL", "RETRY_DELAYS", "OutboundWorker"]
@@ -140,10 +141,14 @@ class OutboundWorker:
             log.exception("outbound.sender_crashed")
             await self._failed(claim, job, SendError(f"{type(exc).__name__}: {exc}"))
         else:
-            await _persist(lambda: self._queue.ack(claim, job.job_id))
-            log.info(
-                "outbound.sent", job=job.job_id, purpose=job.purpose, ms=int((time.perf_counter() - started) * 1000)
-            )
+            with trail.collect() as rows:  # the delivery's tool_calls row goes with the ack, not on its own
+                log.info(
+                    "outbound.sent",
+                    job=job.job_id,
+                    purpose=job.purpose,
+                    ms=int((time.perf_counter() - started) * 1000),
+                )
+            await _persist(lambda: self._queue.ack(claim, job.job_id, rows=rows))
 
     async def _failed(self, claim: Claim, job: OutboundJob, exc: SendError) -> None:
         now = time.time()

@@ -3,13 +3,14 @@
 - `fsm.transition` (the pure engine's only record of a transition) → a `fsm_transitions` row: state from,
   event, state to, the action — what `/trace` shows and `dancebot report` counts (handoffs, "не понял",
   questions, admin replies);
-- `outbound.sent` (the worker, after a message reached the channel) → a `tool_calls` row
-  `{channel}.send` with the job's purpose and chat: when a reply was delivered.
+- `outbound.sent` (the worker, after a message reached the channel) → a `tool_calls` row `{channel}.send`
+  with the job's purpose and chat: when a reply was delivered. It is written by the job's ack.
 
 The engine does no I/O and the worker's send loop is not ours to widen, so the rows are taken where both
 already report: a structlog processor (`install`, once per process, by the wiring). It adds nothing to the
 log line. Inside a client's turn (`collect`, used by the inbound processor) the rows are gathered and
-written by the turn's one atomic commit, with its session and replies: a turn killed half-way leaves
+written by the turn's one atomic commit, with its session and replies (a delivery's row, likewise, by
+the job's ack): a turn killed half-way leaves
 neither, a committed turn has all of them, and the turn makes no extra Redis round trip per transition.
 Elsewhere (the worker's sends, sweeps) the row is queued on `queue:audit` like every audit row,
 fire-and-forget on the running event loop: a process killed in the microseconds between the log call and
