@@ -260,6 +260,20 @@ def _best(doc: Doc, spans: Iterable[_Span]) -> list[EntityMatch]:
 
 
 def _match(doc: Doc, terms: Iterable[_Term], *, mode: Mode, fuzzy: bool) -> Iterator[_Span]:
+    """Every span of `doc` naming one of `terms`. The rules ask the same question of one message several
+    times (styles for the booking and for the unknown-style check…): the answer is kept on the message,
+    for that very `terms` object."""
+    memo: dict[tuple[int, Mode, bool], tuple[object, tuple[_Span, ...]]] = doc.__dict__.setdefault("_spans", {})
+    key = (id(terms), mode, fuzzy)
+    kept = memo.get(key)
+    if kept is not None and kept[0] is terms:  # the same object, not a new one at a reused address
+        return iter(kept[1])
+    spans = tuple(_scan(doc, terms, mode=mode, fuzzy=fuzzy))
+    memo[key] = (terms, spans)
+    return iter(spans)
+
+
+def _scan(doc: Doc, terms: Iterable[_Term], *, mode: Mode, fuzzy: bool) -> Iterator[_Span]:
     tokens = doc.tokens
     runs, run_lemmas = _runs(tokens)
     positions = doc.positions
