@@ -61,7 +61,7 @@ CASES = [
     (S.COLLECTING_CONTACT, "не, передумала, потом", E.ABORT),
     (S.CONFIRM_BOOKING, "отмена", E.ABORT),
     (S.COLLECTING_DATETIME, "стоп", E.ABORT),
-    (S.CANCEL_FLOW, "отмена", E.ABORT),
+    (S.CANCEL_FLOW, "отмена", E.YES),  # to "Отменить запись?" it agrees (tests/engine/test_confirm_restating.py)
     # a human, from anywhere
     (S.IDLE, "позовите администратора", E.ADMIN),
     (S.CONFIRM_BOOKING, "позовите администратора", E.ADMIN),

@@ -2,13 +2,15 @@
 
 Precedence follows PRODUCT.md §5: leaving a flow ("передумал") and asking for a human win; in the summary
 only an explicit yes confirms and any slot in the message is a correction; a booking and another
-question in one message is a booking; a bare answer to the pending question is `SLOTS`.
+question in one message is a booking; a bare answer to the pending question is `SLOTS`. In a yes/no
+question the verb of the action asked about is its yes ("да, отмена" to "Отменить запись?" cancels, never
+leaves the flow), its negation its no (understanding/yesno.py).
 """
 
 from __future__ import annotations
 
 from dancebot.conversation.states import BOOKING_STATES, Event, State
-from dancebot.understanding.intents import Intent
+from dancebot.understanding.intents import STRONG, Intent
 from dancebot.understanding.rules import Understanding
 
 __all__ = ["classify"]
@@ -61,6 +63,21 @@ def _only_slots(u: Understanding) -> bool:
     return not strong & {Intent.BOOKING, Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.ADMIN, Intent.MY_BOOKINGS}
 
 
+def _asks_if_may_come(u: Understanding) -> bool:
+    """ "можно с собакой прийти?", "а можно прийти посмотреть?": a question whose only booking cue is "можно
+    прийти" (no booking verb, nothing to book with), asked while a booking is being made."""
+    booking = [s for s in u.intents if s.intent is Intent.BOOKING]
+    if not booking or booking[0].confidence >= STRONG or u.relation or u.unknown_style or u.wants:
+        return False
+    said = u.text.lower().lstrip()
+    return u.asks or said.startswith(("можно", "а можно", "а если", "а с ", "с "))
+
+
+def _strong(u: Understanding, intent: Intent) -> bool:
+    """ "передумала", "стоп" leave for sure; "отмена" alone only may."""
+    return any(s.intent is intent and s.confidence >= STRONG for s in u.intents)
+
+
 def _classify(u: Understanding, state: State) -> Event:
     callback = u.callback
     if callback:
@@ -73,8 +90,12 @@ def _classify(u: Understanding, state: State) -> Event:
         return Event.ADMIN
     if u.unknown_style and not u.styles and state in (State.IDLE, State.COLLECTING_INTENT, State.BROWSING_SCHEDULE):
         return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
-    if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW):
-        return Event.ABORT
+    confirm_reply = state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots
+    if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW) and not confirm_reply:
+        # "отмена", "да, отменяйте" to "Отменить запись?" confirm the cancel (understanding/yesno.py);
+        # "отмените другую" is about the cancel too: read on, never "the booking stays"
+        if not (state is State.CANCEL_FLOW and u.restates and not _strong(u, Intent.ABORT)):
+            return Event.ABORT
     if Intent.LATENESS in intents:
         return Event.LATENESS  # "опаздываю минут на 10" is not a class time
     if Intent.PRICE in intents and Intent.BOOKING not in intents and in_booking:
@@ -84,7 +105,7 @@ def _classify(u: Understanding, state: State) -> Event:
             return Event.YES
         if u.yes_no == "no" or u.has_slots:
             return Event.NO
-    if state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots:
+    if confirm_reply:
         return Event.YES if u.yes_no == "yes" else Event.NO
     for intent in (Intent.SERIAL_BOOKING, Intent.CANCEL, Intent.RESCHEDULE, Intent.MY_BOOKINGS):
         if intent in intents and state is not State.SERIAL_BOOKING:
@@ -93,6 +114,8 @@ def _classify(u: Understanding, state: State) -> Event:
         return Event.SLOTS
     if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
         return Event.SLOTS
+    if (in_booking or state is State.CANCEL_FLOW) and not u.has_slots and _asks_if_may_come(u):
+        return Event.UNKNOWN  # "можно с собакой прийти?" inside a flow asks something: not a new booking
     top = u.intents[0].intent if u.intents else Intent.UNKNOWN
     contacts = u.name is not None or (u.phone is not None and u.phone.valid)
     if not in_booking and contacts and (u.styles or u.teachers) and "расписан" not in u.text.lower():

@@ -70,10 +70,12 @@ CLIENT_EVENTS = (
 )
 # collecting may also record the request when the CRM is down (IDLE), or ask for a phone first
 COLLECTING = (*FIRST_MISSING, S.IDLE)
+# …or hand over: "я точно записывалась" right after "записей не нашла", "да" to "Передать вопрос администратору?"
+COLLECTING_OR_ADMIN = (*COLLECTING, S.HANDOFF_TO_ADMIN)
 
 _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Target, ...]]] = [
     # starting things, from anywhere a client is talking to the bot
-    (CONVERSING, (E.BOOKING,), booking.collect, COLLECTING),
+    (CONVERSING, (E.BOOKING,), booking.collect, COLLECTING_OR_ADMIN),
     (CONVERSING, (E.SCHEDULE,), browse.show_schedule, (S.BROWSING_SCHEDULE, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (CONVERSING, (E.CANCEL, E.MY_BOOKINGS), cancel.start_cancel, (S.CANCEL_FLOW, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (CONVERSING, (E.SERIAL_BOOKING,), series.collect_series, (S.SERIAL_BOOKING, S.COLLECTING_CONTACT, S.IDLE)),
@@ -84,14 +86,14 @@ _GROUP_ROWS: list[tuple[tuple[State, ...], tuple[Event, ...], Action, tuple[Targ
     # questions on the side: answered; inside a flow the pending question is asked again
     (OPEN_STATES, ANSWERS, browse.answer, (SAME, S.HANDOFF_TO_ADMIN)),
     (OPEN_STATES, (E.UNKNOWN,), browse.unknown, (S.COLLECTING_INTENT, S.HANDOFF_TO_ADMIN)),
-    (OPEN_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
-    (OPEN_STATES, (E.YES, E.NO, E.ABORT), browse.acknowledge, (S.IDLE,)),
+    (OPEN_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING_OR_ADMIN),
+    (OPEN_STATES, (E.YES, E.NO, E.ABORT), browse.acknowledge, (S.IDLE, S.HANDOFF_TO_ADMIN)),
     (FLOWS, ANSWERS, browse.answer_and_return, (SAME, S.HANDOFF_TO_ADMIN)),
     (FLOWS, (E.UNKNOWN,), browse.reprompt, (SAME, S.HANDOFF_TO_ADMIN)),
     ((*BOOKING_STATES, S.SERIAL_BOOKING), (E.ABORT,), outcome.abort_booking, (S.IDLE,)),
     # collecting slots
     (BOOKING_STATES, (E.SLOTS, E.PICK), booking.collect, COLLECTING),
-    (COLLECTS, (E.YES,), booking.take_offered, COLLECTING),
+    (COLLECTS, (E.YES,), booking.take_offered, COLLECTING_OR_ADMIN),
     ((S.CONFIRM_BOOKING,), (E.SCHEDULE,), browse.schedule_aside, (SAME, S.IDLE, S.HANDOFF_TO_ADMIN)),
     (COLLECTS, (E.NO,), outcome.abort_booking, (S.IDLE,)),
     # the summary: yes books (an effect); the CRM's answer comes back as the next event

@@ -139,6 +139,7 @@ async def _verify(rt: Runtime, crm: CRMService, job: VerifyJob, member: str, now
             name=job.name,
             lang=job.lang,
             now=rt.now(),
+            phone=job.phone,  # the reservation's own phone: the reminder re-checks that one (as the runner does)
         )
         await _tell(rt, job, member, _receipt(rt, job))
         log.info("verify.found", attempt=job.attempt)

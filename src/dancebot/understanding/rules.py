@@ -38,7 +38,7 @@ from dancebot.understanding.names import NameResult, extract_name, relation_in
 from dancebot.understanding.phone import PhoneResult, extract_phone
 from dancebot.understanding.temporal import TimeConstraint, parse_temporal
 from dancebot.understanding.text import analyse, is_cyrillic, is_gibberish_word, is_known_word, lemma
-from dancebot.understanding.yesno import YesNo, read_yes_no
+from dancebot.understanding.yesno import Confirming, YesNo, read_yes_no
 
 __all__ = ["Understanding", "understand"]
 
@@ -48,6 +48,13 @@ Lang = Literal["ru", "en"]
 _ASKS_NAME = frozenset({"COLLECTING_CONTACT", "CLIENT_NAME"})
 _ASKS_YES_NO = frozenset({"CONFIRM_BOOKING", "CONFIRMATION", "CANCEL_FLOW", "SERIAL_BOOKING"})
 _ASKS_GROUP = frozenset({"COLLECTING_GROUP", "GROUP"})
+# The action each yes/no question asks about: a verb restating it is a yes ("да, отмените" → cancel it).
+_CONFIRMING: dict[str, Confirming] = {
+    "CONFIRM_BOOKING": "book",
+    "CONFIRMATION": "book",
+    "SERIAL_BOOKING": "book",
+    "CANCEL_FLOW": "cancel",
+}
 _COLLECTING = _ASKS_NAME | _ASKS_GROUP | frozenset({"COLLECTING_DATETIME", "DATETIME", "CLIENT_PHONE"})
 # The engine acts on these; an FAQ entry about the same action would only explain it.
 _ACTIONS = frozenset(
@@ -99,6 +106,9 @@ class Understanding:
     asks_end: bool = False  # "во сколько заканчивается?"
     bad_time: str | None = None  # "25:00" as the client wrote an impossible time
     elliptic: bool = False  # "а на сальсу?", "а в субботу?": the last question again, with this changed
+    # The reply restates the action a yes/no question asked about ("отмените другую" to "Отменить запись?"):
+    # about that action, never a wish to leave the flow, even when it is not a plain yes.
+    restates: bool = False
     # A configured LLM is down or over budget (PRODUCT.md §9.3 L2), set by the LLM layer's understander;
     # an action that finds the CRM down too answers as L3.
     llm_down: bool = False
@@ -156,7 +166,7 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
     unknown = unknown_style_mention(rest, kb)
     if unknown is None and not styles and state in _ASKS_GROUP:
         unknown = _bare_unknown_style(rest)
-    reply = read_yes_no(text)
+    reply = read_yes_no(text, _CONFIRMING.get(state))
     time = _parse_time(rest, now, kb)
     scores = _with_entity_intents(
         detect_intents(rest, escalation_triggers=kb.escalation.triggers), rest, bool(styles or teachers), unknown
@@ -186,6 +196,7 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
         phone=phone,
         yes_no=reply.answer,
         has_correction=reply.has_correction,
+        restates=reply.restated,
         faq=faq,
         time=time,
         gibberish=gibberish,

@@ -13,7 +13,14 @@ import re
 from dataclasses import dataclass
 
 from dancebot.conversation import render
-from dancebot.conversation.actions.common import ask_slot, fallback_now, name_buttons, yes_no_buttons
+from dancebot.conversation.actions.common import (
+    ask_slot,
+    fallback_now,
+    handed_over_if_accepting_admin,
+    handed_over_if_claiming,
+    name_buttons,
+    yes_no_buttons,
+)
 from dancebot.conversation.session import Slots, When
 from dancebot.conversation.slots import filter_occurrences, merge_constraints, style_of, styles_in
 from dancebot.conversation.states import State
@@ -37,6 +44,7 @@ _PROGRESS = {
     "client_phone": {"client_phone"},
 }
 COLLECTS = frozenset({State.COLLECTING_GROUP, State.COLLECTING_DATETIME, State.COLLECTING_CONTACT})
+_OPEN = frozenset({State.IDLE, State.COLLECTING_INTENT, State.BROWSING_SCHEDULE})
 
 
 @dataclass
@@ -59,12 +67,18 @@ class Notes:
 
 async def collect(t: Turn) -> State:
     """A booking wish or an answer to the pending slot question → the state of the first missing slot
-    (or the summary; IDLE when the CRM is down and the request is recorded)."""
+    (or the summary; IDLE when the CRM is down and the request is recorded). Right after "записей не нашла",
+    "я точно записывалась" insists on that booking: the administrator, not a new booking."""
+    if t.session.state in _OPEN and handed_over_if_claiming(t):
+        return State.HANDOFF_TO_ADMIN
     return await collect_slots(t)
 
 
 async def take_offered(t: Turn) -> State:
-    """A bare "да" while choices are on the table: one choice → taken; several → which one (not a choice)."""
+    """A bare "да" while choices are on the table: one choice → taken; several → which one (not a choice);
+    the administrator offered alone ("Передать вопрос администратору?") → the administrator."""
+    if handed_over_if_accepting_admin(t):
+        return State.HANDOFF_TO_ADMIN
     offered = [b.data for row in t.session.pending.buttons for b in row]
     if len(offered) == 1 and offered[0].startswith(("pick:", "style:", "name:")):
         return await collect_slots(t, tapped=offered[0])

@@ -7,9 +7,19 @@ client is told the bot will ask the administrator — never a stale or invented 
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from dancebot.conversation import render
 from dancebot.conversation.actions.booking import absorb
-from dancebot.conversation.actions.common import REPROMPT_LIMIT, admin_buttons, fallback_now, llm_down, main_menu
+from dancebot.conversation.actions.common import (
+    REPROMPT_LIMIT,
+    admin_buttons,
+    fallback_now,
+    handed_over_if_accepting_admin,
+    llm_down,
+    main_menu,
+)
 from dancebot.conversation.actions.handoff import (
     hand_over,
     handed_over_if_insisting,
@@ -22,6 +32,7 @@ from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.understanding.faq import price_answer
 from dancebot.understanding.intents import Intent
+from dancebot.understanding.text import analyse
 
 __all__ = [
     "GIBBERISH_LIMIT",
@@ -31,10 +42,12 @@ __all__ = [
     "reprompt",
     "schedule_aside",
     "show_schedule",
+    "side_question",
     "unknown",
 ]
 
 GIBBERISH_LIMIT = 3
+_YES_NO_STATES = (State.CONFIRM_BOOKING, State.SERIAL_BOOKING, State.CANCEL_FLOW)
 
 
 async def show_schedule(t: Turn) -> State:
@@ -122,11 +135,23 @@ async def answer_and_return(t: Turn) -> State:
     """A side question mid-flow: answered, then the pending question asked again (PRODUCT.md §5); one the
     KB cannot answer goes to the admin — and the client who insists on it, to the admin's chat."""
     text = _answer_text(t, short=True)
-    said = text if text is not None else t.t("unknown_question")
     if text is None:
-        if handed_over_if_insisting(t):  # asked again what the KB cannot answer (PRODUCT.md §11.2)
-            return State.HANDOFF_TO_ADMIN
-        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        return _unanswered_aside(t)
+    return _aside(t, text)
+
+
+def _unanswered_aside(t: Turn) -> State:
+    """A side question mid-flow the KB has no answer for ("а есть wi-fi?", "можно с собакой?"): never
+    guessed — "уточню у администратора", the admin gets the question as in IDLE, the flow's question is
+    asked again with every slot kept. Asked again or pressed for: the administrator (PRODUCT.md §11.2)."""
+    if handed_over_if_insisting(t):
+        return State.HANDOFF_TO_ADMIN
+    t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+    return _aside(t, t.t("unknown_question"))
+
+
+def _aside(t: Turn, said: str) -> State:
+    """The answer to a side question, then the pending question again; the state stays."""
     question = t.session.pending.question or ""
     limit = render.LIMITS.get(t.msg.channel, 300)
     if t.session.state in (State.CONFIRM_BOOKING, State.SERIAL_BOOKING) or len(said) + len(question) + 20 > limit:
@@ -140,8 +165,11 @@ async def answer_and_return(t: Turn) -> State:
 
 async def unknown(t: Turn) -> State:
     """Not understood: a question goes to the admin, anything else gets one clarifying question with the
-    main options; gibberish three times in a row hands the chat over (PRODUCT.md §5.5)."""
+    main options; gibberish three times in a row hands the chat over (PRODUCT.md §5.5). "Да, передайте"
+    to "Передать вопрос администратору?" is the administrator."""
     s = t.session
+    if handed_over_if_accepting_admin(t):
+        return State.HANDOFF_TO_ADMIN
     s.unknown_streak += 1
     if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
         hand_over(t, reason="непонятные сообщения")
@@ -159,10 +187,14 @@ async def unknown(t: Turn) -> State:
 
 async def reprompt(t: Turn) -> State:
     """Not an answer to the pending question: ask it again; the third time, offer the admin. Pressing for
-    what the bot just missed goes to the admin instead; a question the flow cannot take is such a miss."""
+    what the bot just missed goes to the admin instead; a question the flow cannot take is such a miss. A
+    side question about something else ("а парковка есть?" that the KB cannot answer, "можно с собакой?")
+    is said to go to the administrator, as in IDLE, and the pending question follows."""
     state = State(t.session.state)
-    if handed_over_if_pressing(t):
+    if handed_over_if_pressing(t) or handed_over_if_accepting_admin(t):
         return State.HANDOFF_TO_ADMIN
+    if side_question(t):
+        return _unanswered_aside(t)
     if t.u.question_like and not t.u.gibberish:
         note_miss(t)  # not answered here: pressing for it next hands over
     slot = t.session.pending.slot
@@ -170,6 +202,13 @@ async def reprompt(t: Turn) -> State:
     if slot:
         t.session.reprompts[slot] = count
     if count >= REPROMPT_LIMIT:
+        if state in _YES_NO_STATES and slot == "confirmation" and t.session.pending.question:
+            # never a second yes/no question ("Позвать администратора?") over the summary: a "да" would
+            # answer both — the summary again, with the administrator as a button
+            t.preface.append(t.t("reprompt_limit_pending"))
+            t.ask_again()
+            t.buttons = [*t.buttons, *admin_buttons(t)]
+            return state
         t.ask(t.t("reprompt_limit"), admin_buttons(t))
         return state
     if not t.ask_again():
@@ -177,9 +216,13 @@ async def reprompt(t: Turn) -> State:
     return state
 
 
-async def acknowledge(t: Turn) -> None:
-    """A yes or no with nothing pending: thanks, or what can I do for you."""
+async def acknowledge(t: Turn) -> State:
+    """A yes or no with nothing pending: thanks, or what can I do for you. A yes to "Передать вопрос
+    администратору?" ("Не нашла будущих записей…") is the administrator."""
+    if handed_over_if_accepting_admin(t):
+        return State.HANDOFF_TO_ADMIN
     t.say(t.t("thanks") if t.u.yes_no == "yes" else t.t("clarify"))
+    return State.IDLE
 
 
 def _answer_text(t: Turn, *, short: bool = False) -> str | None:
@@ -253,3 +296,54 @@ def _sentence(text: str) -> str:
         return ""
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---- a side question inside a flow -----------------------------------------------------------------------
+
+_QUESTION_START: Final = re.compile(
+    r"^\s*(?:(?:а|и|ну|скажите|подскажите|кстати)[\s,]+)*(?:есть\s+ли|можно|нельзя|разве|а?\s*у\s+вас|где|как|какой"
+    r"|какая|какое|какие|сколько|когда|кто|что|чем|почему|зачем|есть|бывает|принимаете|работаете|is|are|do|does"
+    r"|can|could|may|where|what|how|who|why|will)\b",
+    re.I,
+)
+_QUESTION_END: Final = re.compile(r"\b(?:есть|будет|бывает|можно)\s*[.!)]*\s*$", re.I)  # "а фен есть"
+# Words that say nothing of the topic: question words, pronouns, prepositions, particles (lemmas).
+_STOP: Final = frozenset(
+    """а и но или ли же ну вот да нет не ни ещё еще уже тоже также просто вообще кстати скажите подсказать
+    сказать у вы ваш я мой мы наш он она оно они это этот тот там тут здесь туда сюда с со в во на к ко по за из
+    о об от до для при про без через над под можно нельзя мочь быть есть бывать как какой где когда сколько что
+    кто чем почему зачем разве если то бы чтобы ли пожалуйста спасибо весь всё все свой себя который чей
+    нибудь либо так такой тогда потом сейчас куда откуда очень много мало ничто никто ок окей
+    is are was be do does did can could may might will would there here a an the any some at in on for with to
+    of and or my me your you we i it this that what where when how who why please ok so""".split()
+)
+# Words of the flow itself — times, the class, the booking, the contact: a question with these is about the
+# question being asked ("а попозже можно?", "а зачем вам телефон?"), not one for the administrator.
+_FLOW: Final = frozenset(
+    """время день дата число неделя утро вечер утром вечером днем позже попозже поздно пораньше раньше рано
+    поздний ранний попозднее другой следующий ближайший удобный свободный место занятие урок тренировка группа
+    класс вариант запись записать записаться записывать отменить перенести бронь имя фамилия телефон номер
+    контакт обязательно прийти приходить
+    нужно надо нужный зачем точно правда посоветовать советовать подойти подходить выбрать лучше направление
+    стиль преподаватель тренер расписание начинающий новичок уровень час минута
+    time day date week morning evening later earlier other another next free place class lesson group slot
+    booking book cancel name phone number recommend suggest style teacher schedule""".split()
+)
+
+
+def side_question(t: Turn) -> bool:
+    """A question inside a flow about something else than the flow's question ("а есть ли у вас wi-fi?",
+    "а парковка есть?", "можно с собакой?"), with nothing in it the flow can take (no slot, no yes/no): it
+    names a topic the pending question, the flow and the KB's own names do not."""
+    u = t.u
+    if u.gibberish or u.callback or u.has_slots or u.unknown_style or u.yes_no is not None:
+        return False
+    if "?" not in u.text and not (_QUESTION_START.match(u.text) or _QUESTION_END.search(u.text)):
+        return False
+    asked = analyse(t.session.pending.question or "")
+    known = _STOP | _FLOW | set(asked.tokens) | set(asked.lemmas)
+    doc = analyse(u.text)
+    return any(
+        not token.isdigit() and len(token) >= 2 and token not in known and lemma_ not in known
+        for token, lemma_ in zip(doc.tokens, doc.lemmas, strict=True)
+    )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Literal
 
 from dancebot.conversation.actions.booking import collect_slots
-from dancebot.conversation.actions.common import llm_down, technical_issues, yes_no_buttons
+from dancebot.conversation.actions.common import handed_over_if_claiming, llm_down, technical_issues, yes_no_buttons
 from dancebot.conversation.actions.handoff import handed_over_if_insisting, handed_over_if_pressing, note_miss
 from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, RecordFallback
 from dancebot.conversation.session import CancelFlow, Replaces, Slots, When
@@ -83,6 +83,9 @@ async def cancel_step(t: Turn) -> State:
             chosen = _narrow(t, bookings)
         return _choose(t, flow, chosen if len(chosen) < len(bookings) or len(chosen) == 1 else bookings)
     if flow.chosen is not None and (t.u.yes_no == "yes" or t.callback.split(":")[0] == "yes"):  # the confirm step
+        if flow.mode == "cancel" and t.u.has(Intent.RESCHEDULE) and not t.callback:
+            flow.mode = "reschedule"  # "да, перенесите" to "Отменить запись?": move it, never just cancel it
+            return _choose(t, flow, [flow.chosen])
         return await _do_cancel(t, flow, flow.chosen)
     t.ask_again()
     return State.CANCEL_FLOW
@@ -145,7 +148,7 @@ async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
             request = _REQUESTS[flow.mode] + (f": «{t.text}»" if t.text else "")
             technical_issues(t, type(exc).__name__, {"phone": phone, "request": request})
             return State.IDLE
-        if handed_over_if_insisting(t):  # asked again while the CRM cannot answer (PRODUCT.md §11.2)
+        if handed_over_if_claiming(t) or handed_over_if_insisting(t):  # asked again, "я же записана!" (§11.2)
             return State.HANDOFF_TO_ADMIN
         t.say(t.t("crm_down_info"))
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
@@ -153,7 +156,7 @@ async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
     if not t.profile.phone:
         t.profile = t.profile.model_copy(update={"phone": phone})
     if not bookings:
-        if handed_over_if_pressing(t):  # "я же записывалась, проверьте ещё раз" after the last "нет записей"
+        if handed_over_if_pressing(t) or handed_over_if_claiming(t):  # "я же записана!" after "нет записей"
             return State.HANDOFF_TO_ADMIN
         note_miss(t)
         t.ask(t.t("no_bookings"), [[Button(text=t.t("admin_button"), data="admin")]])
@@ -193,6 +196,9 @@ def _narrow(t: Turn, bookings: list[BookedClass]) -> list[BookedClass]:
 
 
 def _choose(t: Turn, flow: CancelFlow, bookings: list[BookedClass]) -> State:
+    # Which booking, or the yes/no: no booking slot is pending any more, so the reply is read as an answer to
+    # this question ("да, отмените" restates the cancel: understanding/yesno.py), not to an earlier one.
+    t.session.pending.slot = None
     if len(bookings) == 1:
         chosen = bookings[0]
         flow.step, flow.chosen = "confirm", chosen

@@ -9,23 +9,31 @@ and one `l3` request recorded with what the client wanted; at L1/L2 it keeps its
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from dancebot.conversation.actions.handoff import hand_over, presses
 from dancebot.conversation.effects import RecordFallback
 from dancebot.conversation.fallback import booking_details
 from dancebot.conversation.session import SlotName, Slots
 from dancebot.conversation.states import State
+from dancebot.conversation.triggers import insists
 from dancebot.conversation.turn import Turn
 from dancebot.outbound.messages import Button
+from dancebot.understanding.intents import Intent, detect_intents
+from dancebot.understanding.yesno import read_yes_no
 
 __all__ = [
     "REPROMPT_LIMIT",
     "admin_buttons",
     "ask_slot",
     "booking_fallback",
+    "claims_booked",
     "confirm_nonce",
     "fallback_now",
+    "handed_over_if_accepting_admin",
+    "handed_over_if_claiming",
     "llm_down",
     "main_menu",
     "name_buttons",
@@ -173,3 +181,65 @@ def technical_issues(t: Turn, reason: str, details: dict[str, Any]) -> None:
         known["request"] = " | ".join(t.session.history[-3:])  # in the client's words
     t.do(RecordFallback(kind="l3", reason=reason, details=known))
     t.say(t.t("technical_issues"))
+
+
+# ---- after the bot offered the admin, or found no bookings ---------------------------------------------------
+
+_ADMIN_ONLY = ["admin"]
+_ABOUT_BOOKINGS: Final = frozenset({Intent.MY_BOOKINGS, Intent.CANCEL, Intent.RESCHEDULE})
+# "я точно записывалась", "я же записана!", "у меня есть запись", "i did book": a booking the client says exists.
+_CLAIM: Final = re.compile(
+    r"\bзаписыва[лн]\w*|\bзаписа[лн]\w*|\bзабронирова[лн]\w*|\bбронирова[лн]\w*"
+    r"|\b(?:есть|был[аи]?)\s+(?:же\s+|ведь\s+|точно\s+)?(?:запись|бронь)\b"
+    r"|\bi\s+(?:did\s+|have\s+|had\s+)?book(?:ed)?\b|\bi'?m\s+booked|\bi\s+am\s+booked|\bi\s+have\s+a\s+booking",
+    re.I,
+)
+
+
+def offered_admin(t: Turn) -> bool:
+    """The latest reply's only button was the administrator: it asked "Передать вопрос администратору?" or
+    "Позвать администратора?"."""
+    return t.session.keyboard == _ADMIN_ONLY
+
+
+def handed_over_if_accepting_admin(t: Turn) -> bool:
+    """ "Да", "да, передайте", "позовите", "ок" to "Передать вопрос администратору?": the administrator — not
+    "пожалуйста!" nor the question again. True when handed over (the caller's state is HANDOFF_TO_ADMIN)."""
+    if t.u.callback or not offered_admin(t):
+        return False
+    if t.u.yes_no != "yes" and read_yes_no(t.text, "admin").answer != "yes":
+        return False
+    missed = t.session.missed or (t.session.history[-2] if len(t.session.history) >= 2 else "")
+    hand_over(t, "клиент согласился передать вопрос администратору" + (f": «{missed}»" if missed else ""))
+    return True
+
+
+def claims_booked(text: str) -> bool:
+    """ "я точно записывалась", "я же записана!", "у меня есть запись на пятницу", "I did book"."""
+    return bool(_CLAIM.search(text))
+
+
+def handed_over_if_claiming(t: Turn) -> bool:
+    """Right after "записей не нашла" (or the CRM could not show them), a client who insists on the booking —
+    "я точно записывалась", "я же записана!", "проверьте ещё раз, я записывалась на вторник", "я настаиваю"
+    with nothing new to book — goes to the administrator (PRODUCT.md §11.2), never into a new booking. Saying
+    the booking exists insists whatever day or style it names; pressing does only with no new booking facts
+    ("я настаиваю, запишите на хилс в пятницу" books). True when handed over."""
+    u, s = t.u, t.session
+    if u.gibberish or u.callback or not _after_bookings_miss(t):
+        return False
+    facts = u.styles or u.teachers or u.branches or u.unknown_style or (u.time is not None and not u.time.is_empty)
+    if not (claims_booked(t.text) or (not facts and (presses(t.text) or insists(t.text, s.history)))):
+        return False
+    hand_over(t, f"клиент настаивает, что записан(а), а бот записей не нашёл (на «{s.missed}»): «{t.text}»")
+    return True
+
+
+def _after_bookings_miss(t: Turn) -> bool:
+    """This message follows the one for which the bot found no bookings, or could not read them."""
+    s = t.session
+    if s.missed is None or len(s.history) < 2 or s.history[-2] != s.missed or s.history[-1] != t.text:
+        return False
+    if offered_admin(t):  # "Не нашла будущих записей на этот номер. Передать вопрос администратору?"
+        return True
+    return bool({score.intent for score in detect_intents(s.missed)} & _ABOUT_BOOKINGS)
