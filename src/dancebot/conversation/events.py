@@ -120,6 +120,11 @@ def _classify(u: Understanding, state: State) -> Event:
     contacts = u.name is not None or (u.phone is not None and u.phone.valid)
     if not in_booking and contacts and (u.styles or u.teachers) and "расписан" not in u.text.lower():
         return Event.BOOKING  # "зумба во вторник утром, Нина 8953…": a name and a phone book, they don't browse
+    if not in_booking and state in _OPEN and u.faq is not None and not contacts and not u.wants:
+        if u.faq.whole and u.time is None:
+            return Event.INFO  # "нужна пара на бачату?" is the studio's own FAQ question, not a schedule query
+        if Intent.BOOKING in intents and not u.has_slots and _asks_if_may_come(u):
+            return Event.INFO  # "можно прийти без опыта?": the studio's FAQ answers it; nothing to book yet
     if Intent.BOOKING in intents or (u.styles and u.wants and not in_booking):
         return Event.BOOKING  # "хочу на хилс, и сколько стоит?": the booking first, the price with it
     if top in _INTENT_EVENTS and _INTENT_EVENTS[top] not in _SIDE_QUESTIONS:

@@ -40,6 +40,7 @@ class FaqHit:
     question: str
     answer: str
     score: float
+    whole: bool = False  # the message has every content word of the entry's question: it asks exactly that
 
 
 def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
@@ -61,7 +62,8 @@ def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
             score = max(score, verbatim / 100)
         score = round(min(score, 1.0), 3)
         if score >= THRESHOLD and (best is None or score > best.score):
-            best = FaqHit(index=index, question=entry.q, answer=entry.a, score=score)
+            whole = bool(question) and question <= content
+            best = FaqHit(index=index, question=entry.q, answer=entry.a, score=score, whole=whole)
     return best
 
 

@@ -237,6 +237,8 @@ def _answer_text(t: Turn, *, short: bool = False) -> str | None:
         return u.faq.answer  # "пробное занятие сколько стоит?": the studio's own trial answer
     if u.wants_passes and not t.kb.subscriptions and u.faq is not None:
         return u.faq.answer  # a KB without a subscriptions list: its FAQ says what the passes cost
+    if u.faq is not None and u.faq.whole and not u.class_count:
+        return u.faq.answer  # "как работают абонементы?" is the studio's own FAQ question: its own answer
     if t.event is Event.PRICE or Intent.PRICE in intents:
         styles = [m.id for m in u.styles] or ([t.slots.style] if t.slots.style else [])
         if len(u.styles) == 1:
