@@ -369,9 +369,22 @@ async def doubled_replies(database_url: str, delivered: Counter[int]) -> int:
                 )
             ).scalars()
             made_twice = sum(n - 1 for n in twice)
+            if os.environ.get("LOAD_SHOW_DUPLICATES"):
+                shown = await conn.execute(
+                    sa.select(messages.c.chat_id, messages.c.text, sa.func.count())
+                    .where(messages.c.direction == "out", messages.c.chat_id.in_(list(delivered)))
+                    .group_by(messages.c.chat_id, messages.c.trace_id, messages.c.text)
+                    .having(sa.func.count() > 1)
+                )
+                for chat, text, n in shown.all():
+                    print("made twice", chat, n, (text or "")[:80], file=sys.stderr)
     finally:
         await engine.dispose()
     sent_twice = sum(max(0, n - recorded.get(chat, 0)) for chat, n in delivered.items())
+    if os.environ.get("LOAD_SHOW_DUPLICATES"):
+        for chat, n in delivered.items():
+            if n > recorded.get(chat, 0):
+                print("sent more than committed", chat, n, recorded.get(chat, 0), file=sys.stderr)
     return made_twice + sent_twice
 
 

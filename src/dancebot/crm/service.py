@@ -7,6 +7,7 @@ the caller from the read methods, which turns them into "can't check now" plus t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -24,6 +25,7 @@ from dancebot.storage import keys
 __all__ = ["HEALTH_TTL", "BookedClass", "CRMService", "HealthStatus", "sticker_classifier"]
 
 HEALTH_TTL = 10
+BOOKINGS_AT_ONCE = 2  # per process; see `CRMService.book`
 HealthStatus = Literal["ok", "down", "auth_error"]
 _HEALTH = keys.cache("crm_health")
 _HEALTH_VALUES: dict[str, HealthStatus] = {"ok": "ok", "down": "down", "auth_error": "auth_error"}
@@ -56,6 +58,7 @@ class CRMService:
         self.cache = CRMCache(rt.redis, client)
         self._stickers = sticker_classifier(rt.kb.stickers)
         self._flow = BookingFlow(rt, client, self.cache, self.ensure_client)
+        self._booking_slots = asyncio.Semaphore(BOOKINGS_AT_ONCE)
         self._expanded: tuple[object, list[Occurrence], object] | None = None  # the last expansion, reused while valid
 
     # ---- schedule -------------------------------------------------------------------------------
@@ -119,10 +122,21 @@ class CRMService:
     async def book(
         self, *, occurrence: Occurrence, name: str, phone_e164: str, channel: str, chat_id: int, trace_id: str
     ) -> BookingResult:
-        """Book one class exactly once (PRODUCT.md §7.2); see `BookingFlow.book`."""
-        return await self._flow.book(
-            occurrence=occurrence, name=name, phone_e164=phone_e164, channel=channel, chat_id=chat_id, trace_id=trace_id
-        )
+        """Book one class exactly once (PRODUCT.md §7.2); see `BookingFlow.book`.
+
+        At most `BOOKINGS_AT_ONCE` bookings of this process talk to the CRM at a time. A booking is a few
+        requests in a row and Impulse allows 3 a second: interleaved, a burst of bookings would each wait
+        on all the others and none would finish in time; one after another, each finishes in a second or
+        two and the rest wait their turn (their chats hold later messages meanwhile, PRODUCT.md §5)."""
+        async with self._booking_slots:
+            return await self._flow.book(
+                occurrence=occurrence,
+                name=name,
+                phone_e164=phone_e164,
+                channel=channel,
+                chat_id=chat_id,
+                trace_id=trace_id,
+            )
 
     async def verify_booking(
         self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str, attempt: int
