@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.fake import FakeImpulse
 from dancebot.crm.models import Occurrence
-from dancebot.crm.service import CRMService
+from dancebot.crm.service import BOOKINGS_AT_ONCE, CRMService
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 from dancebot.storage.tables import booking_attempts
@@ -289,3 +290,30 @@ async def test_a_booking_cut_short_by_the_callers_timeout_leaves_a_row_and_the_k
     assert await service._rt.redis.exists(_key(MARIA, WED_NEXT))
     assert (await _book(service, occurrence)).status == "duplicate"
     assert _stored(fake, WED_NEXT, 1001) == 1
+
+
+async def test_a_burst_of_bookings_reaches_the_crm_two_at_a_time(
+    service: CRMService, fake: FakeImpulse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Impulse allows 3 requests a second and a booking is several in a row: ten clients saying "да" at
+    once must not each wait on all the others' requests — they go in turn, and the first finish first."""
+    occurrence = await _occ(service, WED_NEXT)
+    inner = service._flow.book
+    active, most, finished = [0], [0], []
+
+    async def slow_book(**kwargs: Any) -> Any:
+        active[0] += 1
+        most[0] = max(most[0], active[0])
+        try:
+            await asyncio.sleep(0.05)  # the CRM's pace
+            return await inner(**kwargs)
+        finally:
+            active[0] -= 1
+            finished.append(kwargs["phone_e164"])
+
+    monkeypatch.setattr(service._flow, "book", slow_book)
+    phones = [f"+7914000{n:04d}" for n in range(10)]
+    results = await asyncio.gather(*(_book(service, occurrence, p, f"Клиент {n}") for n, p in enumerate(phones)))
+    assert most[0] == BOOKINGS_AT_ONCE
+    assert [r.status for r in results] == ["booked"] * 10
+    assert set(finished[:2]) == set(phones[:2])  # in the order they came
