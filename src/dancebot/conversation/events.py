@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dancebot.conversation.states import BOOKING_STATES, Event, State
 from dancebot.understanding.intents import STRONG, Intent
+from dancebot.understanding.names import asks_why_contact
 from dancebot.understanding.rules import Understanding
+from dancebot.understanding.yesno import opens_with_yes
 
 __all__ = ["classify"]
 
@@ -45,6 +47,9 @@ def classify(u: Understanding, state: State, *, is_edit: bool = False, last_topi
         return follow_up  # "а на сальсу?" after a price, "а в субботу?" after a day's schedule
     if state in BOOKING_STATES and not u.callback and not u.has_slots and (u.asks_where or u.asks_who or u.asks_end):
         return Event.INFO  # "а где это?", "кто ведёт?": about the class being booked, then the question again
+    if state is State.COLLECTING_CONTACT and not u.callback and u.name is None and u.phone is None:
+        if asks_why_contact(u.text):
+            return Event.SLOTS  # "а зачем вам имя?": why it is needed, then the question again (booking.collect)
     if u.trial and u.faq is not None and not u.callback and u.phone is None and ("?" in u.text or not u.styles):
         return Event.INFO  # "хочу попробовать, пробное есть?": the studio's trial answer, not a booking yet
     if state is State.CONFIRM_BOOKING and not u.callback and u.asks_schedule and not u.wants and u.phone is None:
@@ -91,6 +96,11 @@ def _classify(u: Understanding, state: State) -> Event:
     if u.unknown_style and not u.styles and state in (State.IDLE, State.COLLECTING_INTENT, State.BROWSING_SCHEDULE):
         return Event.BOOKING  # "есть бачата?": say we don't have it and what we have (never invented)
     confirm_reply = state in (State.CANCEL_FLOW, State.SERIAL_BOOKING) and u.yes_no is not None and not u.has_slots
+    if state is State.CANCEL_FLOW and u.has_slots and u.phone is None and not _strong(u, Intent.ABORT):
+        if u.yes_no == "yes" or u.restates or opens_with_yes(u.text):
+            # "да, отмените запись на вторник": a yes naming a booking; the cancel step checks it is the one
+            # asked about (a yes), or another of the client's (that one instead)
+            return Event.SLOTS
     if Intent.ABORT in intents and (in_booking or state is State.CANCEL_FLOW) and not confirm_reply:
         # "отмена", "да, отменяйте" to "Отменить запись?" confirm the cancel (understanding/yesno.py);
         # "отмените другую" is about the cancel too: read on, never "the booking stays"

@@ -25,7 +25,7 @@ from dancebot.understanding.text import (
     normalize,
 )
 
-__all__ = ["NameResult", "extract_name", "relation_in"]
+__all__ = ["NameResult", "asks_why_contact", "extract_name", "relation_in"]
 
 MIN_LETTERS, MAX_LETTERS = 2, 50
 _NAME_TAGS = frozenset({"Name", "Surn", "Patr"})
@@ -48,13 +48,37 @@ _NEVER_NAMES = frozenset(
     да нет ага ок окей ok yes no спасибо пожалуйста thanks please хорошо ладно
     понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс
     сегодня завтра послезавтра утром вечером днем январь февраль март апрель май мая июнь июль
-    август сентябрь октябрь ноябрь декабрь admin админ администратор человек менеджер""".split()
+    август сентябрь октябрь ноябрь декабрь admin админ администратор человек менеджер
+    че чё чо шо нафига нафиг пачему пачиму зачм хз неа ало алло ау йоу лол хаха ахах ахаха сорян сори упс опа
+    вайфай вайфая нейросеть ии бот робот оператор щас ща сек секу ммм эээ ээ хм кек ок""".split()
 )
+# A bare reply that starts with one of these (after "а", "и", "ну") asks or remarks; it gives no name.
+_QUESTION_STARTS = frozenset(
+    """зачем почему для где куда откуда когда как какой какая какое какие каков сколько скока скоко скольки
+    кто что чего чем можно нельзя нужно надо обязательно необязательно разве неужели это а
+    what whats where wheres why when who whos how which is are do does did can could should would will must
+    any anything so""".split()
+)
+_LEADS = frozenset({"а", "и", "ну", "так", "and", "but", "so", "ok", "okay"})
+# Common English words a bare Latin reply may be made of: without a dictionary, these are never names.
+_ENGLISH_WORDS = frozenset(
+    """a an the is are was were be been am do does did done can could should would shall must have has had
+    i me my mine you your yours we our it its this that these those there here what whats where why when who
+    how which not no yes yeah yep nope nah ok okay kk sure fine good great cool nice perfect thanks thank thx
+    ty please pls sorry wait hold on one sec second moment minute later now then hmm hm um uh erm idk dunno
+    whatever nvm brb lol yo gm hi hello hey bye skip it name names phone number price cost costs much many
+    how long time end ends start address location where parking wifi wi fi shower towel shoes clothes bring
+    wear need needed necessary required mandatory obligatory optional anonymous anonymously rather prefer not
+    tell say give want don t to for of in at by with without about from and or but so if just also too really
+    maybe well very bot robot human admin class lesson dance studio free available open close closed""".split()
+)
+_LATIN_VOWELS = frozenset("aeiouy")
 _INTRO_SELF = (("меня", "зовут"), ("мое", "имя"), ("зовут",), ("имя",), ("my", "name", "is"), ("name",))
 _INTRO_SHORT = (("я",), ("это",), ("i", "am"), ("i", "m"), ("im",), ("this", "is"))
 _CLAUSE_RE = re.compile(r"[,.;!?\n]+|\s[-–—]\s")
 _WORD_RE = re.compile(r"[a-zа-яё]+(?:-[a-zа-яё]+)?|\d+", re.IGNORECASE)
 _REPEAT3_RE = re.compile(r"(.)\1\1")
+_VOWELS = frozenset("аеёиоуыэюя")
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,7 @@ def extract_name(text: str, *, asked: bool, stop_words: Collection[str] = ()) ->
         found = _introduced(clause, stop)
         if found:
             return found
-    return _bare(clauses, stop) if asked else None
+    return _bare(clauses, stop, _asking(text)) if asked else None
 
 
 def relation_in(text: str) -> str | None:
@@ -101,6 +125,19 @@ def _clauses(text: str) -> list[list[_Word]]:
     text = unicodedata.normalize("NFKC", text)
     clauses = ([_Word(normalize(w), w[:1].isupper()) for w in _WORD_RE.findall(c)] for c in _CLAUSE_RE.split(text))
     return [c for c in clauses if c]
+
+
+def _asking(text: str) -> list[bool]:
+    """Per clause of `_clauses(text)`: whether it ends with a question mark."""
+    text = unicodedata.normalize("NFKC", text)
+    flags: list[bool] = []
+    for match in re.finditer(r"(.*?)([,.;!?\n]+|\s[-–—]\s|$)", text, flags=re.DOTALL):
+        body, end = match.group(1), match.group(2)
+        if _WORD_RE.search(body):
+            flags.append("?" in end)
+        if not match.group(0):
+            break
+    return flags
 
 
 def _relation_index(words: list[_Word]) -> int | None:
@@ -148,10 +185,11 @@ def _introduced(clause: list[_Word], stop: frozenset[str]) -> NameResult | None:
     return None
 
 
-def _bare(clauses: list[list[_Word]], stop: frozenset[str]) -> NameResult | None:
-    for clause in clauses:
+def _bare(clauses: list[list[_Word]], stop: frozenset[str], asking: list[bool]) -> NameResult | None:
+    """A clause of one to three name-like words; never a question ("is there wifi?", "а зачем вам имя?")."""
+    for clause, asks in zip(clauses, asking, strict=True):
         letters = [w for w in clause if not w.norm.isdigit()]
-        if not letters or len(letters) > 3:
+        if not letters or len(letters) > 3 or asks or _question_start(letters):
             continue
         if all(_plausible_bare(w.norm, stop) for w in letters):
             name = _name_at(letters, stop, gender=None, strict=False)
@@ -160,12 +198,22 @@ def _bare(clauses: list[list[_Word]], stop: frozenset[str]) -> NameResult | None
     return None
 
 
+def _question_start(words: list[_Word]) -> bool:
+    """ "где это", "а сколько стоит", "is there parking", "why": a question word first (after "а", "ну")."""
+    norms = [w.norm for w in words]
+    while len(norms) > 1 and norms[0] in _LEADS:
+        norms = norms[1:]
+    return norms[0] in _QUESTION_STARTS and not (len(norms) == 1 and _is_name_word(norms[0]))
+
+
 def _plausible_bare(word: str, stop: frozenset[str]) -> bool:
     if _is_stop(word, stop) or is_gibberish_word(word):
         return False
-    if is_latin(word):
-        return True
-    return _is_name_word(word) or not is_known_word(word)
+    if is_latin(word):  # no dictionary: common words are not names, nor are vowelless "thx", "nvm"
+        return word not in _ENGLISH_WORDS and bool(_LATIN_VOWELS & set(word)) and len(word) >= 2
+    if _is_name_word(word):  # a name as one answers "Как вас зовут?": "Лена", not "лол" (Лола, gen. pl.)
+        return any(_NAME_TAGS & p.tag.grammemes and {"nomn", "sing"} <= p.tag.grammemes for p in morph().parse(word))
+    return not is_known_word(word) and bool(_VOWELS & set(word))
 
 
 def _name_at(words: list[_Word], stop: frozenset[str], *, gender: str | None, strict: bool) -> str | None:
@@ -246,3 +294,21 @@ def _find(words: list[str], seq: tuple[str, ...]) -> int:
         if tuple(words[i : i + len(seq)]) == seq:
             return i
     return -1
+
+
+# "Зачем вам имя?", "а это обязательно?", "можно без имени?", "why do you need my phone?": the client asks
+# why the contact is needed instead of giving it.
+_WHY_CONTACT_RE = re.compile(
+    r"\b(?:зачем|зачм|для\s+чего|почему|нафига|нафиг|why|what\s+for)\b"
+    r"|\bобязательн|\bнеобязательн|\bбез\s+(?:имени|фамилии|телефона|номера|контакт)"
+    r"|\bможно\s+не\s+(?:говор|назыв|указ|писа|остав|сообща|дава)|\bанонимн"
+    r"|\bне\s+(?:хочу|хотелось\s+бы|буду)\s+(?:говор|назыв|указ|писа|остав|сообща|дава|свой|мо)|\bне\s+скажу"
+    r"|\b(?:necessary|required|mandatory|obligatory|optional)\b|\bdo\s+i\s+(?:have|need)\s+to\b"
+    r"|\bcan\s+i\s+(?:skip|not)\b|\bwithout\s+(?:a\s+|my\s+)?(?:name|phone|number)\b|\banonymous",
+    re.IGNORECASE,
+)
+
+
+def asks_why_contact(text: str) -> bool:
+    """The reply to "Как вас зовут?" / the phone question asks why it is needed, or whether it may be skipped."""
+    return bool(_WHY_CONTACT_RE.search(unicodedata.normalize("NFKC", text).replace("ё", "е")))

@@ -19,12 +19,13 @@ cancel request).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
 from dancebot.understanding.text import tokenize
 
-__all__ = ["Confirming", "YesNo", "YesNoResult", "classify_yes_no", "read_yes_no"]
+__all__ = ["Confirming", "YesNo", "YesNoResult", "classify_yes_no", "opens_with_yes", "read_yes_no"]
 
 YesNo = Literal["yes", "no"]
 Confirming = Literal["book", "cancel", "admin"]  # the action a yes/no question asks about
@@ -101,6 +102,13 @@ _MODALS = frozenset(map(_squeeze, _MODALS_RAW))
 _NEGATIONS = frozenset({"не", "not", "dont", "never"})
 _RESTATING_FILLERS = frozenset(map(_squeeze, _RESTATING_FILLERS_RAW)) | _YES_FILLERS
 _ELSEWHERE = frozenset(map(_squeeze, _ELSEWHERE_RAW))
+# Words that name a class by its day, date or time ("во вторник 8.12 в 19", "завтрашнюю", "on tuesday").
+_CLASS_WORDS_RE = re.compile(
+    r"^(?:понедельн|вторн|сред|четверг|пятниц|суббот|воскресен|пн|вт|ср|чт|пт|сб|вс|сегодн|завтр|послезавтр"
+    r"|утр|вечер|днем|дневн|январ|феврал|март|апрел|мая|май|июн|июл|август|сентябр|октябр|ноябр|декабр"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|morning|evening|am|pm)"
+)
+_CLASS_LINKS = frozenset({"в", "во", "на", "с", "со", "к", "ко", "до", "часов", "час", "at", "on", "for", "the"})
 _LEAVING = frozenset({"стоп", "отбой", "забудь", "забудьте", "stop", "nevermind", "never"})
 _CANT = frozenset({"смогу", "могу", "приду", "получится", "успею", "успеваю", "пойду", "сможем", "придем", "прийду"})
 _POLITE_IFS = (["не", "сложно"], ["не", "трудно"], ["вам", "не"])
@@ -120,11 +128,16 @@ class YesNoResult:
     restated: bool = False
 
 
-def read_yes_no(text: str, confirming: Confirming | None = None) -> YesNoResult:
+def read_yes_no(text: str, confirming: Confirming | None = None, *, naming: Collection[str] = ()) -> YesNoResult:
     """Classify a reply to a yes/no question, telling corrections apart from a plain yes; `confirming` is
-    the action the question asks about, whose restating verb is a yes (see the module doc)."""
+    the action the question asks about, whose restating verb is a yes (see the module doc). With `naming`
+    (the studio's words for styles and branches) the words that name a class — its day, date, time, style:
+    "да, отмените запись на вторник" — are read as restating the booking asked about, not as a correction;
+    the caller checks they name that booking and not another."""
     stripped = text.strip()
     raw = tokenize(stripped)
+    if naming:
+        raw = [t for t in raw if not _names_a_class(t, naming)]
     tokens = [_squeeze(t) for t in raw]
     if not tokens:
         return YesNoResult(_symbol_answer(stripped), has_correction=False)
@@ -144,6 +157,12 @@ def read_yes_no(text: str, confirming: Confirming | None = None) -> YesNoResult:
             return YesNoResult("yes", has_correction=False)
         return YesNoResult(None, has_correction=True)
     return YesNoResult(None, has_correction=True)
+
+
+def opens_with_yes(text: str) -> bool:
+    """ "да, …", "ага …", "yes …": the reply starts with a yes word, whatever follows."""
+    tokens = tokenize(text.strip())
+    return bool(tokens) and _squeeze(tokens[0]) in _YES_WORDS
 
 
 def classify_yes_no(text: str) -> YesNo | None:
@@ -176,6 +195,10 @@ def _restated(text: str, raw: list[str], tokens: list[str], action: Confirming) 
     if rest:  # "отмените другую", "записывайте, но в 19": more than a yes
         return YesNoResult(None, has_correction=True, restated=True)
     return YesNoResult("yes", has_correction=False, restated=True)
+
+
+def _names_a_class(token: str, naming: Collection[str]) -> bool:
+    return token in naming or token.isdigit() or bool(_CLASS_WORDS_RE.match(token)) or token in _CLASS_LINKS
 
 
 def _cannot_come(tokens: list[str], at: int) -> bool:

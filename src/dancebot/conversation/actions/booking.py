@@ -31,6 +31,7 @@ from dancebot.outbound.messages import Button
 from dancebot.understanding.entities import nearest_styles
 from dancebot.understanding.faq import price_answer
 from dancebot.understanding.intents import Intent
+from dancebot.understanding.names import asks_why_contact
 from dancebot.understanding.phone import display_phone
 from dancebot.understanding.temporal import TimeConstraint
 
@@ -71,6 +72,10 @@ async def collect(t: Turn) -> State:
     "я точно записывалась" insists on that booking: the administrator, not a new booking."""
     if t.session.state in _OPEN and handed_over_if_claiming(t):
         return State.HANDOFF_TO_ADMIN
+    if _asks_why_contact(t):
+        t.say(t.t("why_contact"))  # "а зачем вам имя?": the honest reason, then the same question
+        t.ask_again()
+        return State(t.session.state)
     return await collect_slots(t)
 
 
@@ -109,6 +114,13 @@ async def correct(t: Turn) -> State:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------
+
+
+def _asks_why_contact(t: Turn) -> bool:
+    """Asked for the name or phone, the client asks why (or whether they may skip it) and gives neither."""
+    asked = t.session.pending.slot in ("client_name", "client_phone")
+    gave = t.u.name is not None or t.u.phone is not None or bool(t.msg.contact_phone) or bool(t.callback)
+    return t.session.state == State.COLLECTING_CONTACT and asked and not gave and asks_why_contact(t.text)
 
 
 async def collect_slots(t: Turn, *, tapped: str | None = None) -> State:

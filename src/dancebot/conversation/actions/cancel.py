@@ -26,7 +26,9 @@ from dancebot.crm.errors import CRMError
 from dancebot.crm.models import BookedClass, normalize_phone
 from dancebot.kb.schema import KnowledgeBase
 from dancebot.outbound.messages import Button
+from dancebot.understanding.entities import kb_words
 from dancebot.understanding.intents import Intent
+from dancebot.understanding.yesno import read_yes_no
 
 __all__ = ["booked_line", "cancel_declined", "cancel_failed", "cancel_step", "cancelled", "own_phone", "start_cancel"]
 
@@ -46,6 +48,11 @@ def booked_line(b: BookedClass, kb: KnowledgeBase, lang: str) -> str:
 
 
 async def start_cancel(t: Turn) -> State:
+    return await _start(t)
+
+
+async def _start(t: Turn) -> State:
+    """A cancel, reschedule or "мои записи" request read afresh: the mode from the message, then the phone."""
     intents = {s.intent for s in t.u.intents}
     mode: Literal["cancel", "reschedule", "list"]
     if Intent.RESCHEDULE in intents:
@@ -82,7 +89,16 @@ async def cancel_step(t: Turn) -> State:
         else:
             chosen = _narrow(t, bookings)
         return _choose(t, flow, chosen if len(chosen) < len(bookings) or len(chosen) == 1 else bookings)
-    if flow.chosen is not None and (t.u.yes_no == "yes" or t.callback.split(":")[0] == "yes"):  # the confirm step
+    yes = t.u.yes_no == "yes" or t.callback.split(":")[0] == "yes"
+    if flow.chosen is not None and t.u.has_slots and not t.callback:
+        named = _named(t, bookings)
+        if named and flow.chosen not in named:  # "да, отмените запись на пятницу": another booking, that one
+            return _choose(t, flow, named)
+        if not named and (t.u.has(Intent.CANCEL) or t.u.has(Intent.RESCHEDULE)):
+            return await _start(t)  # names none of them: the request read afresh
+        # "да, отмените запись на вторник" for that very Tuesday booking: restating it is a yes
+        yes = bool(named) and read_yes_no(t.text, "cancel", naming=kb_words(t.kb)).answer == "yes"
+    if flow.chosen is not None and yes:  # the confirm step
         if flow.mode == "cancel" and t.u.has(Intent.RESCHEDULE) and not t.callback:
             flow.mode = "reschedule"  # "да, перенесите" to "Отменить запись?": move it, never just cancel it
             return _choose(t, flow, [flow.chosen])
@@ -193,6 +209,19 @@ def _narrow(t: Turn, bookings: list[BookedClass]) -> list[BookedClass]:
         by_style = [b for b in hits if b.style_name.lower() in names]
         hits = by_style or hits
     return hits
+
+
+def _named(t: Turn, bookings: list[BookedClass]) -> list[BookedClass]:
+    """The bookings the message names by day, date, time or style — all it names; none when it names
+    nothing, or nothing of the client's."""
+    hits, said = list(bookings), False
+    if t.u.time is not None and not t.u.time.is_empty:
+        starts = t.u.time.select(b.start for b in hits if b.start is not None)
+        hits, said = [b for b in hits if b.start in starts], True
+    if t.u.styles:
+        names = {s.name.lower() for s in (t.kb.service(m.id) for m in t.u.styles) if s}
+        hits, said = [b for b in hits if b.style_name.lower() in names], True
+    return hits if said else []
 
 
 def _choose(t: Turn, flow: CancelFlow, bookings: list[BookedClass]) -> State:
