@@ -4,6 +4,12 @@ An FAQ entry is found by its keywords (every lemma of a keyword phrase present i
 how much of its question the message repeats, and by a fuzzy score for near-verbatim questions.
 Below the threshold there is no hit, and the engine asks an LLM or the admin instead of guessing.
 
+A hit must also be about what the message is about: the message's topic words (content words that
+are not question framing, studio-wide words or KB names) must be explained by the entry — its
+question, keywords or answer. "а кулер с водой в зале есть?" shares "зал" with the addresses entry,
+but "кулер" and "вода" are nowhere in it, so it is a different question and gets no hit (an
+unanswered question goes to the admin; a wrong answer is never acceptable).
+
 `price_answer` composes prices from `services[].price_single` and `subscriptions` — no other number
 can appear in it, which keeps the policy enforcer's "price must match the KB" rule trivially true.
 """
@@ -17,8 +23,9 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from dancebot.kb.schema import KnowledgeBase, Subscription
-from dancebot.understanding.text import analyse, lemma, tokenize
+from dancebot.kb.schema import FaqEntry, KnowledgeBase, Subscription
+from dancebot.understanding.entities import kb_words
+from dancebot.understanding.text import analyse, lemma, lemma_forms, morph, tokenize
 
 __all__ = ["FaqHit", "match_faq", "price_answer"]
 
@@ -32,6 +39,22 @@ _STOP_LEMMAS = frozenset(
     "я вы мы ты он она они на в во с со и а но ли есть у по за до для к о об не это быть можно мой "
     "ваш вас нас мне что чем как какой the a an is are do you i to of".split()
 )
+# Words that frame a question or name the studio's everyday things without saying what is asked:
+# they neither confirm nor contradict an entry ("подскажите, а душ после занятия есть?").
+_FRAME_LEMMAS = frozenset(
+    "подсказать сказать узнать спросить хотеть хотеться интересовать интересно нужно нужный надо мочь "
+    "пожалуйста спасибо здравствуйте привет добрый день вечер утро вопрос вообще тоже также ещё еще "
+    "уже очень просто вот ну так там тут здесь сейчас обычно сколько где когда куда откуда почему "
+    "зачем или ли же бы либо студия занятие урок тренировка танец танцы группа "
+    "прийти приходить ходить приехать приезжать брать взять делать работать стоить цена стоимость платный "
+    "бесплатный "
+    "please hi hello can could would tell what where when how".split()
+)
+# Parts of speech that never carry a question's topic.
+_FUNCTION_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "INTJ", "PRED", "NUMR"})
+# Share of the message's topic words an entry must explain when some are left unexplained:
+# one stray word beside two on-topic ones is a paraphrase, not a different question.
+_MIN_EXPLAINED = 2 / 3
 
 
 @dataclass(frozen=True)
@@ -50,8 +73,11 @@ def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
         return None
     forms = doc.forms
     content = {lemma(t) for t in doc.tokens} - _STOP_LEMMAS
+    topic = _topic_tokens(doc.tokens, kb)
     best: FaqHit | None = None
     for index, entry in enumerate(kb.faq):
+        if not _explains(entry, topic):
+            continue
         keywords = {_phrase_lemmas(k) for k in entry.keywords} - {()}
         hits = sum(1 for words in keywords if all(w in forms for w in words))
         question = _content_lemmas(entry.q)
@@ -74,6 +100,44 @@ def _phrase_lemmas(text: str) -> tuple[str, ...]:
 
 def _content_lemmas(text: str) -> frozenset[str]:
     return frozenset(_phrase_lemmas(text)) - _STOP_LEMMAS
+
+
+def _topic_tokens(tokens: Sequence[str], kb: KnowledgeBase) -> tuple[frozenset[str], ...]:
+    """Dictionary forms of each distinct word that says what the message is about: not a function
+    word, not question framing, not a style, branch or teacher of the KB (those are slots, not topics)."""
+    names = kb_words(kb, teachers=True)
+    topic: dict[str, frozenset[str]] = {}
+    for token in tokens:
+        forms = lemma_forms(token)
+        main = lemma(token)
+        if main in _STOP_LEMMAS or main in _FRAME_LEMMAS or forms & names or token.isdigit() or len(token) < 2:
+            continue
+        if _is_function_word(token):
+            continue
+        topic.setdefault(main, forms)
+    return tuple(topic.values())
+
+
+@lru_cache(maxsize=4096)
+def _is_function_word(token: str) -> bool:
+    parses = morph().parse(token) if token.isalpha() and not token.isascii() else []
+    return bool(parses) and (parses[0].tag.POS in _FUNCTION_POS or "Anum" in parses[0].tag)
+
+
+def _explains(entry: FaqEntry, topic: tuple[frozenset[str], ...]) -> bool:
+    """Does the entry speak of (nearly) everything the message is about?"""
+    if not topic:
+        return True
+    vocabulary = _vocabulary(entry.q, entry.a, tuple(entry.keywords))
+    explained = sum(1 for forms in topic if forms & vocabulary)
+    return explained == len(topic) or explained / len(topic) >= _MIN_EXPLAINED
+
+
+@lru_cache(maxsize=256)
+def _vocabulary(question: str, answer: str, keywords: tuple[str, ...]) -> frozenset[str]:
+    """Every dictionary form of every word of the entry's question, answer and keywords."""
+    words = tokenize(" ".join((question, answer, *keywords)))
+    return frozenset().union(*(lemma_forms(w) for w in words))
 
 
 _PRICE_TEXTS = {
