@@ -118,6 +118,10 @@ def test_spec_time_phrases(text: str, times: frozenset[time]) -> None:
         ("после работы", (time(18), time(23, 59))),
         ("с 10 до 14", (time(10), time(14))),
         ("с 6 до 9", (time(18), time(21))),
+        ("с 10 до 23", (time(10), time(23))),  # an end on the 24-hour clock: the start is on it too
+        ("с 10:00 до 23:00", (time(10), time(23))),
+        ("с 7 до 21", (time(7), time(21))),
+        ("с 9:30 до 22", (time(9, 30), time(22))),
         ("до 12", (time(0), time(12))),
         ("in the evening", (time(17), time(23))),
         ("in the morning", (time(6), time(12))),

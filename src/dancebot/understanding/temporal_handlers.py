@@ -250,6 +250,9 @@ def time_between(m: re.Match[str], f: Facts, text: str) -> bool:
     else:
         starts = clock_times(h1, m1, None, False)
     earlier = sorted(t for t in starts or () if end is not None and t < end)
+    if len(earlier) > 1 and (_num(m, "h2") >= 13 or _padded(m, "h2")):
+        # "с 10 до 23", "с 10:00 до 23:00": an end written on the 24-hour clock, so the start is too
+        earlier = [t for t in earlier if t.hour == h1] or earlier
     if end is None or not earlier:
         f.rejected.append("bad_time")
     else:
