@@ -33,7 +33,7 @@ from tests.prompt_regression.driver import NOW, Chat, Turn
 OpenConv = Callable[..., contextlib.AbstractAsyncContextManager[Conversation]]
 RAMBLING = "короче я хз, подружка ходит к Насте в четверг вечером, мне бы тоже"
 UNSETTLED = "ну в общем мне бы что-нибудь для спины, сидячая работа"  # the rules cannot settle it
-PARKING = "а где у вас можно машину оставить, там не эвакуируют?"  # the rules' FAQ match is weak (and wrong)
+PARKING = "а где у вас можно машину оставить, там не эвакуируют?"  # the rules find no FAQ entry for it
 PARKING_ANSWER = "На Гоголя — бесплатная парковка ТЦ «Гоголь». В Центре своей парковки нет, рядом городская платная."
 
 
@@ -162,7 +162,7 @@ async def test_an_invented_price_is_replaced_by_the_deterministic_answer(
         c = Chat(rt, conv, 9_100_006)
         turn = await c.say(PARKING)
     assert len(turn.llm) == 1 and "990" not in turn.text
-    assert "Светланская" in turn.text  # the deterministic text: the rules' own FAQ answer
+    assert "уточню у администратора" in turn.text.lower()  # the deterministic text: no FAQ entry, so the admin
 
 
 async def test_a_leaked_prompt_or_an_ai_confession_never_reaches_the_client(
