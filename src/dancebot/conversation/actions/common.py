@@ -9,11 +9,10 @@ and one `l3` request recorded with what the client wanted; at L1/L2 it keeps its
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any, Final, Literal
 
-from dancebot.conversation.actions.handoff import hand_over, presses
+from dancebot.conversation.actions.handoff import hand_over
 from dancebot.conversation.effects import RecordFallback
 from dancebot.conversation.fallback import booking_details
 from dancebot.conversation.session import SlotName, Slots
@@ -22,6 +21,7 @@ from dancebot.conversation.triggers import insists
 from dancebot.conversation.turn import Turn
 from dancebot.outbound.messages import Button
 from dancebot.understanding.intents import Intent, detect_intents
+from dancebot.understanding.pressing import claims_booked, presses
 from dancebot.understanding.yesno import read_yes_no
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "admin_buttons",
     "ask_slot",
     "booking_fallback",
-    "claims_booked",
     "confirm_nonce",
     "fallback_now",
     "handed_over_if_accepting_admin",
@@ -187,13 +186,6 @@ def technical_issues(t: Turn, reason: str, details: dict[str, Any]) -> None:
 
 _ADMIN_ONLY = ["admin"]
 _ABOUT_BOOKINGS: Final = frozenset({Intent.MY_BOOKINGS, Intent.CANCEL, Intent.RESCHEDULE})
-# "я точно записывалась", "я же записана!", "у меня есть запись", "i did book": a booking the client says exists.
-_CLAIM: Final = re.compile(
-    r"\bзаписыва[лн]\w*|\bзаписа[лн]\w*|\bзабронирова[лн]\w*|\bбронирова[лн]\w*"
-    r"|\b(?:есть|был[аи]?)\s+(?:же\s+|ведь\s+|точно\s+)?(?:запись|бронь)\b"
-    r"|\bi\s+(?:did\s+|have\s+|had\s+)?book(?:ed)?\b|\bi'?m\s+booked|\bi\s+am\s+booked|\bi\s+have\s+a\s+booking",
-    re.I,
-)
 
 
 def offered_admin(t: Turn) -> bool:
@@ -212,11 +204,6 @@ def handed_over_if_accepting_admin(t: Turn) -> bool:
     missed = t.session.missed or (t.session.history[-2] if len(t.session.history) >= 2 else "")
     hand_over(t, "клиент согласился передать вопрос администратору" + (f": «{missed}»" if missed else ""))
     return True
-
-
-def claims_booked(text: str) -> bool:
-    """ "я точно записывалась", "я же записана!", "у меня есть запись на пятницу", "I did book"."""
-    return bool(_CLAIM.search(text))
 
 
 def handed_over_if_claiming(t: Turn) -> bool:

@@ -20,9 +20,6 @@ commands.
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
 from dancebot.conversation import render
 from dancebot.conversation.effects import AdminText, AlertAdmin
 from dancebot.conversation.session import Freeze, Slots
@@ -30,6 +27,7 @@ from dancebot.conversation.states import State
 from dancebot.conversation.triggers import complaint_kind, freeze_dates, freeze_reason, insists
 from dancebot.conversation.turn import Turn
 from dancebot.understanding.intents import Intent
+from dancebot.understanding.pressing import presses
 
 __all__ = [
     "admin_close",
@@ -42,23 +40,11 @@ __all__ = [
     "handoff",
     "handoff_reminder",
     "note_miss",
-    "presses",
     "relay",
 ]
 
 FREEZE_ASKS = 2  # questions about a freeze's facts before handing over with what is known
 _REPROMPT_LIMIT = 3  # as actions/common.REPROMPT_LIMIT: the admin button came from the reprompt limit
-_VERB = r"(?:узна|уточн|выясн|провер|посмотр|спрос|поищ|найд)\w*"
-_PLEA = r"(?:пожалуйста|плиз|ещ[её]\s+раз|вс[её]\s+равно|ну)"
-# Pressing for an answer the bot did not have — insisting only right after a miss (see the module doc).
-_PRESS: Final = re.compile(
-    r"настаива\w*|\bименно\b|\bну\s+пожалуйста\b|\bну\s+(?:что|как)\s+там\b"
-    rf"|\b{_VERB}[\s,!]+{_PLEA}\b|\b{_PLEA}[\s,!]+{_VERB}"
-    r"|\bещ[её]\s+раз\b|\bвс[её]\s+равно\b|\bсрочно\b|\bочень\s+(?:нужно|надо|важно)\b"
-    r"|\bмне\s+(?:правда\s+|очень\s+|же\s+)?(?:нужно|надо|важно)\b"
-    r"|\bi\s+insist|\bplease\s+(?:check|find\s+out|ask)|\bi\s+(?:really\s+|do\s+)?need\b|\bstill\s+(?:need|want)\b",
-    re.I,
-)
 
 
 async def handoff(t: Turn) -> None:
@@ -99,12 +85,6 @@ async def freeze(t: Turn) -> State:
     t.ask(t.t("freeze_ask_dates" if facts.reason else "freeze_ask_reason" if facts.dates else "freeze_ask"))
     s.pending.freeze = facts
     return State.COLLECTING_INTENT
-
-
-def presses(text: str) -> bool:
-    """ "Я настаиваю", "ну пожалуйста, узнайте", "мне нужно именно это", "проверьте ещё раз": words that
-    press for an answer — insisting when they follow a miss."""
-    return bool(_PRESS.search(text))
 
 
 def handed_over_if_insisting(t: Turn, *, topic: str | None = None) -> bool:
