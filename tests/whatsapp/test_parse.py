@@ -126,3 +126,10 @@ def test_the_verify_token_must_match_exactly() -> None:
     assert whatsapp.token_matches("tok-123", "tok-123")
     assert not whatsapp.token_matches("tok-12", "tok-123")
     assert not whatsapp.token_matches(None, "tok-123")
+
+
+@pytest.mark.parametrize("ts", [-62_135_596_801, -1, 10**15])
+def test_a_timestamp_no_date_can_hold_is_skipped_not_a_crash(ts: int) -> None:
+    """Found by the hostile-input fuzz: year 0 made the webhook answer 500; such a message is skipped."""
+    payload = parse(wa.text(NUMBER, "здравствуйте", ts=ts), wa.text(NUMBER, "а это дойдёт", ts=1_800_000_000))
+    assert [m.text for m in payload.messages] == ["а это дойдёт"] and payload.skipped == 1

@@ -94,6 +94,9 @@ class Status(_Model):
     errors: tuple[StatusError, ...] = ()
 
 
+_LAST_TIMESTAMP = 32_503_680_000  # 3000-01-01: no real message, and still a datetime
+
+
 class _Profile(_Model):
     name: str | None = None
 
@@ -106,7 +109,7 @@ class _Contact(_Model):
 class _Message(_Model):
     sender: str = Field(alias="from")
     id: str
-    timestamp: int
+    timestamp: int = Field(ge=0, le=_LAST_TIMESTAMP)  # beyond either end `datetime` cannot hold it
     type: str
     text: dict[str, Any] | None = None
     interactive: dict[str, Any] | None = None
