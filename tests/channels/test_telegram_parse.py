@@ -116,18 +116,28 @@ def test_membership_changes_are_ignored_not_rejected() -> None:
     assert parse(my_chat_member_update(1, CLIENT)) is None
 
 
+def _msg(**odd: Any) -> dict[str, Any]:
+    """A text message with some fields as the hostile-input fuzz sent them."""
+    return {"message_id": 1, "date": SENT_AT, "chat": {"id": 1, "type": "private"}, "text": "привет", **odd}
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"message": {"message_id": 1, "date": SENT_AT, "chat": {"id": CLIENT, "type": "private"}, "text": "hi"}},
         {"update_id": "5", "message": {"message_id": 1, "date": SENT_AT, "chat": {"id": 1, "type": "private"}}},
         {"update_id": 5, "message": {"text": "no chat"}},
+        {"update_id": 5, "message": _msg(message_id={"text": {}})},
+        {"update_id": 5, "message": _msg(message_id="1" * 300)},
+        {"update_id": 5, "message": _msg(chat={"id": 2**70, "type": "private"})},
+        {"update_id": 5, "message": _msg(message_id=True)},
         {"hello": "world"},
         [1, 2, 3],
         "update",
     ],
-    ids=["no-update-id", "update-id-not-int", "message-without-chat", "foreign-json", "list", "string"],
-)
+    ids=["no-update-id", "update-id-not-int", "message-without-chat", "message-id-object", "message-id-300-digits",
+         "chat-id-beyond-bigint", "message-id-bool", "foreign-json", "list", "string"],
+)  # fmt: skip
 def test_garbage_is_an_invalid_update(body: Any) -> None:
     with pytest.raises(InvalidUpdate):
         parse_update(body)

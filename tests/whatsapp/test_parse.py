@@ -133,3 +133,16 @@ def test_a_timestamp_no_date_can_hold_is_skipped_not_a_crash(ts: int) -> None:
     """Found by the hostile-input fuzz: year 0 made the webhook answer 500; such a message is skipped."""
     payload = parse(wa.text(NUMBER, "здравствуйте", ts=ts), wa.text(NUMBER, "а это дойдёт", ts=1_800_000_000))
     assert [m.text for m in payload.messages] == ["а это дойдёт"] and payload.skipped == 1
+
+
+@pytest.mark.parametrize("wamid", ["", "wamid." + "A" * 300])
+def test_a_message_id_no_real_message_has_is_skipped(wamid: str) -> None:
+    """Found by the hostile-input fuzz: an id longer than `messages.message_id` holds was refused by PostgreSQL."""
+    odd = {**wa.text(NUMBER, "здравствуйте"), "id": wamid}
+    payload = parse(odd, wa.text(NUMBER, "а это дойдёт"))
+    assert [m.text for m in payload.messages] == ["а это дойдёт"] and payload.skipped == 1
+
+
+def test_a_sender_longer_than_any_phone_number_is_skipped() -> None:
+    payload = parse(wa.text("7" * 30, "здравствуйте"), wa.text(NUMBER, "а это дойдёт"))
+    assert [m.text for m in payload.messages] == ["а это дойдёт"] and payload.skipped == 1

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Channel", "MessageType", "UnifiedMessage", "new_trace_id"]
+__all__ = ["MESSAGE_ID_MAX", "Channel", "MessageType", "UnifiedMessage", "new_trace_id"]
 
 Channel = Literal["telegram", "whatsapp"]
 MessageType = Literal[
@@ -16,6 +16,9 @@ MessageType = Literal[
     "animation", "document", "location", "poll", "other",
 ]  # fmt: skip
 TEXTUAL: frozenset[str] = frozenset({"text", "callback", "contact"})
+
+
+MESSAGE_ID_MAX = 200  # Telegram's ids are integers, WhatsApp's wamids ~60 characters; longer is not a real message
 
 
 def new_trace_id() -> str:
@@ -28,8 +31,8 @@ class UnifiedMessage(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     channel: Channel
-    chat_id: int
-    message_id: str
+    chat_id: int = Field(ge=-(2**63), lt=2**63)  # BIGINT in every table; Telegram's ids need 52 bits
+    message_id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)  # ≤ 255 in the table with an edit suffix
     timestamp: datetime
     text: str | None = None
     message_type: MessageType = "text"

@@ -47,6 +47,8 @@ def _message_type(msg: Message) -> MessageType:
 
 
 def _from_message(msg: Message, *, is_edit: bool) -> UnifiedMessage:
+    if type(msg.message_id) is not int:  # PTB keeps what came: {"message_id": {...}} is not a message
+        raise InvalidUpdate("malformed update: message_id is not an integer")
     kind = _message_type(msg)
     user = msg.from_user
     contact = msg.contact.phone_number if msg.contact is not None else None

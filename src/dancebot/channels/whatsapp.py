@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dancebot.channels.message import MessageType, UnifiedMessage
+from dancebot.channels.message import MESSAGE_ID_MAX, MessageType, UnifiedMessage
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -108,7 +108,7 @@ class _Contact(_Model):
 
 class _Message(_Model):
     sender: str = Field(alias="from")
-    id: str
+    id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)
     timestamp: int = Field(ge=0, le=_LAST_TIMESTAMP)  # beyond either end `datetime` cannot hold it
     type: str
     text: dict[str, Any] | None = None
@@ -212,7 +212,7 @@ def _message(raw: dict[str, Any], names: dict[str, str | None]) -> UnifiedMessag
         m = _Message.model_validate(raw)
     except ValidationError:
         return None
-    if not m.sender.isdigit() or m.type in _SILENT:
+    if not (m.sender.isdigit() and len(m.sender) <= 15) or m.type in _SILENT:  # E.164: at most 15 digits
         return None
     kind, text, data = _content(m)
     name = names.get(m.sender)
