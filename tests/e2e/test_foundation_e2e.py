@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from dancebot.channels.telegram_updates import (
 )
 from dancebot.conversation.session import SessionStore
 from dancebot.runtime import Runtime
-from dancebot.storage.tables import dead_letter_messages
+from dancebot.storage.tables import dead_letter_messages, errors
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, WEBHOOK_SECRET
 from tests.e2e.helpers import message_rows, quiet, replies
 from tests.e2e.stack import Stack
@@ -74,11 +75,39 @@ async def test_bad_secret_is_401_and_nothing_is_stored(
 
 async def test_garbage_bodies_get_specific_4xx(stack: Stack, tg: FakeTelegram, chat_id: int) -> None:
     assert stack.post(b"{not json").status_code == 400
-    assert stack.post({"hello": "world"}).status_code == 400
-    assert stack.post({"update_id": 5, "message": {"text": "no chat"}}).status_code == 400
     huge = json.dumps(text_update(stack.next_id(), chat_id, 1, "х" * (1024 * 1024)))
     assert stack.post(huge).status_code == 413
     assert await quiet(tg, chat_id, 0.3) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hello": "world", "marker": None},
+        {"update_id": 5, "message": {"text": "no chat", "marker": None}},
+        {"update_id": 6, "message": {"message_id": {"text": {}}, "date": 1, "chat": {"id": 1}, "marker": None}},
+        [{"marker": None}, "not an update"],
+    ],
+    ids=["foreign-json", "message-without-chat", "message-id-object", "list"],
+)
+async def test_json_that_is_no_update_is_acknowledged_and_kept_for_inspection(
+    stack: Stack, rt: Runtime, body: object
+) -> None:
+    """SPEC §4: with the right secret, an unreadable update gets 200 (a 4xx would make Telegram retry it and
+    hold the chat's later updates back), is logged, and its body is kept in an `errors` row."""
+    marker = f"unreadable-{time.monotonic_ns()}"
+    sent = json.loads(json.dumps(body).replace("null", json.dumps(marker)))
+    r = stack.post(sent)
+    assert r.status_code == 200 and r.json()["ignored"] is True
+    rows: list[Any] = []
+    for _ in range(100):
+        async with rt.db.connect() as conn:
+            found = await conn.execute(select(errors).where(errors.c.kind == "unreadable_update"))
+            rows = [row for row in found.all() if marker in row.details["raw"]]
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert len(rows) == 1 and rows[0].source == "telegram" and rows[0].message.startswith(("not a", "malformed"))
 
 
 async def test_update_kinds_we_dont_handle_are_acknowledged_and_ignored(

@@ -105,6 +105,27 @@ async def test_a_bad_signature_is_refused_and_nothing_is_stored(
     assert (await wa_sessions.load("whatsapp", int(number))).history == []
 
 
+@pytest.mark.parametrize(
+    "body", [{"object": "page", "entry": []}, {"entry": "not a list"}, {"object": "whatsapp_business_account"}]
+)
+async def test_a_signed_payload_we_cannot_read_is_acknowledged_and_kept(
+    wa_stack: Stack, database: AsyncEngine, body: dict[str, object]
+) -> None:
+    """200, or Meta redelivers it for days; its body is kept in an `errors` row for inspection (SPEC §4)."""
+    marker = f"unreadable-{time.monotonic_ns()}"
+    raw = json.dumps({**body, "marker": marker}).encode()
+    response = await asyncio.to_thread(post_signed, wa_stack, raw, wa.sign(raw, "whatsapp-app-secret-for-tests-9d2e"))
+    assert response.status_code == 200 and response.json()["ignored"] is True
+    mine: list[object] = []
+    for _ in range(100):
+        found = await rows_of(database, errors, errors.c.kind == "unreadable_payload", 0)
+        mine = [r for r in found if marker in r.details["raw"]]  # type: ignore[attr-defined]
+        if mine:
+            break
+        await asyncio.sleep(0.1)
+    assert len(mine) == 1 and mine[0].source == "whatsapp"  # type: ignore[attr-defined]
+
+
 # ---- messages --------------------------------------------------------------------------------------
 
 

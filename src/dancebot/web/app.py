@@ -4,8 +4,10 @@ handler checks the secret, parses into a typed update, hands it on and returns).
 The webhook answers once the message is durably accepted in Redis (`InboundProcessor.accept`); its turn
 runs later in this process (`InboundProcessor.run`, started with the app), never inside the request.
 
-Bad input answers 4xx and stores nothing: wrong/missing secret → 401; body over 1 MB → 413; not JSON →
-400; JSON that is not an update → 400; an update kind we don't handle → 200 and ignored.
+Bad input: wrong/missing secret → 401 and nothing stored; body over 1 MB → 413; not JSON → 400. With the
+right secret, JSON we cannot read as an update → 200, logged and kept in an `errors` row (SPEC §4: Telegram
+would otherwise retry it and hold the chat's later updates back); an update kind we don't handle → 200 and
+ignored.
 """
 
 from __future__ import annotations
@@ -70,8 +72,12 @@ def create_app(settings: Settings) -> FastAPI:
             return _error(400, "body is not JSON")
         try:
             msg = telegram.parse_update(data)
-        except telegram.InvalidUpdate as exc:
-            return _error(400, str(exc))
+        except telegram.InvalidUpdate as exc:  # SPEC §4: never refused for its shape, or Telegram holds the chat
+            log.warning("webhook.unreadable_update", error=str(exc))
+            rt: Runtime = request.app.state.rt
+            raw = body_json.excerpt(body)
+            await rt.audit.error(trace_id=None, source="telegram", kind="unreadable_update", message=str(exc), raw=raw)
+            return JSONResponse({"ok": True, "ignored": True, "error": str(exc)})
         if msg is None:
             log.info("webhook.ignored_update", update_id=data.get("update_id"))
             return JSONResponse({"ok": True, "ignored": True})

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-__all__ = ["MAX_BODY", "error_response", "loads", "read_body"]
+__all__ = ["KEPT_CHARS", "MAX_BODY", "error_response", "excerpt", "loads", "read_body"]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -33,6 +33,12 @@ def _clean(value: Any) -> Any:
 
 
 MAX_BODY = 1024 * 1024
+KEPT_CHARS = 2000  # of a body we could not read, kept in its `errors` row for inspection
+
+
+def excerpt(body: bytes) -> str:
+    """The start of a raw body as text any table can hold (no NUL, no lone surrogate)."""
+    return _UNSTORABLE.sub("\ufffd", body[: KEPT_CHARS * 4].decode("utf-8", "replace")[:KEPT_CHARS])
 
 
 async def read_body(request: Request) -> bytes | None:

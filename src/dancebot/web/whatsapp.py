@@ -4,10 +4,10 @@
   (constant time) → `hub.challenge` as text/plain 200; anything else → 403.
 - `POST /webhook/whatsapp`: the raw body (≤ 1 MB, else 413) must carry `X-Hub-Signature-256` =
   HMAC-SHA256(WHATSAPP_APP_SECRET, body), checked in constant time before the body is parsed: a missing or
-  wrong signature → 401, nothing stored. Not JSON → 400. A signed payload we cannot read → 200, logged (Meta
-  would otherwise redeliver it for days). Each message opens the client's 24-hour window and is durably
-  accepted, in payload order, through Telegram's entry point (its turn runs later, off the request path);
-  statuses are recorded.
+  wrong signature → 401, nothing stored. Not JSON → 400. A signed payload we cannot read → 200, logged and
+  kept in an `errors` row (Meta would otherwise redeliver it for days). Each message opens the client's
+  24-hour window and is durably accepted, in payload order, through Telegram's entry point (its turn runs
+  later, off the request path); statuses are recorded.
 
 Without WhatsApp configured both routes answer 404.
 """
@@ -76,6 +76,9 @@ async def receive(request: Request) -> JSONResponse:
         payload = whatsapp.parse_payload(data, settings.whatsapp_phone_number_id)
     except whatsapp.InvalidPayload as exc:
         log.warning("whatsapp.unreadable_payload", error=str(exc))
+        await rt.audit.error(
+            trace_id=None, source="whatsapp", kind="unreadable_payload", message=str(exc), raw=body_json.excerpt(body)
+        )
         return JSONResponse({"ok": True, "ignored": True})
     if payload.skipped:
         log.info("whatsapp.skipped_items", count=payload.skipped)
