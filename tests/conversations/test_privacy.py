@@ -93,3 +93,44 @@ async def test_a_phone_booked_from_this_chat_needs_no_contact(client: Client) ->
     assert "Вс 06.12 13:00" in reply and "Contemporary" in reply, f"her booking is not listed: {reply!r}"
     assert not c.asked_for_contact
     assert c.reservations() == [Booked(310, "2026-12-06", "13:00")]
+
+
+@pytest.mark.parametrize(
+    "wish",
+    [
+        "запишите на хилс в понедельник в 19:00, Анна 8 999 123-45-67",
+        "хочу на хай хилс пн 19:00. аня, +7 (999) 123 45 67",
+    ],
+)
+async def test_a_typed_phone_the_crm_already_has_booked_reveals_nothing_later(
+    client: Client, crm: FakeImpulse, wish: str
+) -> None:
+    """Found by review: a stranger booking Мария's very class with her typed phone got "Вы уже записаны",
+    and the phone was then kept as the chat's own: "мои записи" listed Мария's booking with a cancel button."""
+    c = client
+    await c.say(wish)
+    reply = text_of(await c.say("да"))
+    assert "уже записаны" in reply, reply
+    for ask in ("мои записи", "отмените мою запись"):
+        reply = text_of(await c.say(ask))
+        assert not reveals_marias_class(reply), f"a duplicate revealed a booking: {reply!r}"
+        assert not any(data.startswith("bk:") for _, data in c.last_buttons), f"cancel buttons: {c.last_buttons}"
+        assert c.asked_for_contact, f"does not ask to share the contact: {reply!r}"
+    assert maria_still_booked(crm) and archive_requests_for_maria(crm) == []
+
+
+async def test_a_typed_phone_left_for_the_admin_reveals_nothing_later(client: Client, crm: FakeImpulse) -> None:
+    """The CRM was down at the booking: the request went to the admin, nothing was booked from this chat, so
+    the typed phone (Мария's) proves nothing once the CRM is back."""
+    c = client
+    await c.say("запишите на контемп в воскресенье, Ася 89991234567")
+    crm.set_mode("500")
+    try:
+        reply = text_of(await c.say("да"))
+    finally:
+        crm.set_mode(None)
+    assert "администратор" in reply, reply
+    reply = text_of(await c.say("какие у меня записи?"))
+    assert not reveals_marias_class(reply), f"a fallback phone revealed a booking: {reply!r}"
+    assert not any(data.startswith("bk:") for _, data in c.last_buttons), f"cancel buttons: {c.last_buttons}"
+    assert maria_still_booked(crm)

@@ -82,7 +82,8 @@ async def asked_to_cancel_tuesday(engine: tuple[Engine, StaticCRM], *, with_frid
     eng, crm = engine
     tue, fri = await _classes(crm)
     crm.bookings[PHONE] = [booked_class(tue, TUESDAY)] + ([booked_class(fri, FRIDAY)] if with_friday else [])
-    s, profile = Session(channel="telegram", chat_id=next(_chats), language="ru"), Profile(phone=PHONE, name="Анна")
+    s = Session(channel="telegram", chat_id=next(_chats), language="ru")
+    profile = Profile(phone=PHONE, own_phone=PHONE, name="Анна")
     step = await say(eng, s, "отмените запись на вторник", profile)
     assert s.state == State.CANCEL_FLOW and "Отменить запись: Вт 08.12 20:00 High Heels" in text(step), text(step)
     return s, profile

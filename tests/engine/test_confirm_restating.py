@@ -101,7 +101,7 @@ async def to_cancel_confirmation(
         start = NOW + dt.timedelta(hours=2)
         booked = booked.model_copy(update={"date": start.date(), "start": start, "end": start + dt.timedelta(hours=1)})
     crm.bookings[PHONE] = [booked]
-    s, profile = fresh(), Profile(phone=PHONE, name="Анна")
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE, name="Анна")
     step = await say(eng, s, wish, profile)
     assert s.state == State.CANCEL_FLOW, text(step)
     return s, profile, step
@@ -175,7 +175,7 @@ async def test_a_cancel_started_mid_booking_reads_its_own_confirmation(engine: t
     eng, crm = engine
     occ = [o for o in await crm.occurrences(NOW) if o.is_bookable][-1]
     crm.bookings[PHONE] = [booked_class(occ)]
-    s, profile = fresh(), Profile(phone=PHONE, name="Анна")
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE, name="Анна")
     await say(eng, s, "хочу на хилс", profile)
     assert s.state == State.COLLECTING_DATETIME
     await say(eng, s, "ой нет, лучше отмените мою запись", profile)
@@ -274,7 +274,7 @@ async def test_a_booking_verb_with_a_change_is_a_correction(engine: tuple[Engine
 async def test_the_verb_of_the_series_confirms_it(engine: tuple[Engine, StaticCRM], reply: str) -> None:
     eng, _ = engine
     s = fresh()
-    profile = Profile(phone=PHONE, name="Анна")
+    profile = Profile(phone=PHONE, own_phone=PHONE, name="Анна")
     asked = await say(eng, s, "запишите на все среды на хилс", profile)
     assert s.state == State.SERIAL_BOOKING and "Записать на все?" in text(asked), text(asked)
     step = await say(eng, s, reply, profile)
@@ -285,7 +285,7 @@ async def test_the_verb_of_the_series_confirms_it(engine: tuple[Engine, StaticCR
 async def test_refusing_the_series_books_nothing(engine: tuple[Engine, StaticCRM], reply: str) -> None:
     eng, _ = engine
     s = fresh()
-    profile = Profile(phone=PHONE, name="Анна")
+    profile = Profile(phone=PHONE, own_phone=PHONE, name="Анна")
     await say(eng, s, "запишите на все среды на хилс", profile)
     step = await say(eng, s, reply, profile)
     assert not any(isinstance(e, BookSeries) for e in step.effects) and s.state == State.IDLE

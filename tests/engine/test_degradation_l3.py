@@ -177,7 +177,7 @@ async def test_l3_my_bookings_and_cancels_get_technical_issues_and_one_request(w
     eng, crm = engine_at("L3")
     crm.down = True
     s = fresh()
-    step = await say(eng, s, wish, Profile(name="Анна", phone=PHONE))
+    step = await say(eng, s, wish, Profile(name="Анна", phone=PHONE, own_phone=PHONE))
     assert TECHNICAL in text(step), text(step)
     [request] = requests(step)
     assert request.kind == "l3" and request.details["phone"] == PHONE and request.details["name"] == "Анна"
@@ -192,7 +192,7 @@ async def test_l1_l2_my_bookings_and_cancels_keep_their_words(level: str, wish: 
     occ = next(o for o in await crm.occurrences(NOW) if o.is_bookable)
     crm.bookings[PHONE] = [booked_class(occ)]
     crm.down = level == "L1"
-    step = await say(eng, fresh(), wish, Profile(phone=PHONE))
+    step = await say(eng, fresh(), wish, Profile(phone=PHONE, own_phone=PHONE))
     assert TECHNICAL not in text(step) and requests(step) == []
     if level == "L1":
         assert "Сейчас не могу проверить" in text(step)
@@ -204,7 +204,7 @@ async def test_l3_a_cancel_the_crm_fails_is_one_l3_request_and_the_words() -> No
     eng, crm = engine_at("L3")
     occ = next(o for o in await crm.occurrences(NOW) if o.is_bookable)
     crm.bookings[PHONE] = [booked_class(occ)]
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     await say(eng, s, "отмените запись", profile)
     step = await say(eng, s, "подтверждаю", profile)
     [cancel] = step.effects
@@ -221,7 +221,7 @@ async def test_l1_a_cancel_the_crm_fails_stays_a_cancel_request() -> None:
     eng, crm = engine_at("L1")
     occ = next(o for o in await crm.occurrences(NOW) if o.is_bookable)
     crm.bookings[PHONE] = [booked_class(occ)]
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     await say(eng, s, "отмените запись", profile)
     [cancel] = (await say(eng, s, "да", profile)).effects
     assert isinstance(cancel, Cancel) and not cancel.llm_down

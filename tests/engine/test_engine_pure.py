@@ -55,7 +55,7 @@ async def test_a_booking_in_one_message_is_summarised_and_a_yes_asks_for_the_boo
     assert "записаны" in done.jobs[0].text
     kinds = [type(e) for e in done.effects]
     assert kinds == [ScheduleReminders, SaveProfile]
-    assert done.profile == Profile(name="Анна", phone="+79141234567")
+    assert done.profile == Profile(name="Анна", phone="+79141234567", own_phone="+79141234567")  # booked: proven
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ async def test_a_cancel_is_an_effect_and_its_outcome_drops_the_reminders(engine:
     )
     crm.bookings["+79141234567"] = [booked]
     s = _session(4)
-    profile = Profile(phone="+79141234567")
+    profile = Profile(phone="+79141234567", own_phone="+79141234567")
     await say(eng, s, "хочу отменить запись", profile)
     assert s.state == State.CANCEL_FLOW
     step = await say(eng, s, "да", profile)

@@ -125,7 +125,7 @@ async def test_pressing_after_my_bookings_the_crm_missed_hands_over(
 ) -> None:
     eng, crm = engine
     crm.down = True
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     first = await say(eng, s, wish, profile)
     assert "Сейчас не могу проверить" in text(first) and s.state == State.IDLE
     step = await say(eng, s, press, profile)
@@ -135,7 +135,7 @@ async def test_pressing_after_my_bookings_the_crm_missed_hands_over(
 async def test_my_bookings_asked_again_while_the_crm_is_down_is_handed_over(engine: tuple[Engine, StaticCRM]) -> None:
     eng, crm = engine
     crm.down = True
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     await say(eng, s, "покажите мои записи", profile)
     step = await say(eng, s, "покажите мои записи", profile)
     assert_handed_over(s, step, "покажите мои записи")
@@ -147,7 +147,7 @@ async def test_a_calm_answer_after_my_bookings_missed_is_not_a_handoff(
 ) -> None:
     eng, crm = engine
     crm.down = True
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     await say(eng, s, "мои записи", profile)
     step = await say(eng, s, reply, profile)
     assert s.state != State.HANDOFF_TO_ADMIN and not text(step).startswith(HANDED)
@@ -158,7 +158,7 @@ async def test_a_calm_answer_after_my_bookings_missed_is_not_a_handoff(
 )
 async def test_pressing_after_no_bookings_were_found_hands_over(engine: tuple[Engine, StaticCRM], press: str) -> None:
     eng, _ = engine
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     first = await say(eng, s, "мои записи", profile)
     assert "не нашла" in text(first).lower() or "нет" in text(first).lower(), text(first)
     step = await say(eng, s, press, profile)
@@ -172,7 +172,7 @@ async def _cancel_flow(engine: tuple[Engine, StaticCRM]) -> tuple[Session, Profi
     eng, crm = engine
     occ = next(o for o in await crm.occurrences(NOW) if o.is_bookable)
     crm.bookings[PHONE] = [booked_class(occ)]
-    s, profile = fresh(), Profile(phone=PHONE)
+    s, profile = fresh(), Profile(phone=PHONE, own_phone=PHONE)
     await say(eng, s, "отмените мою запись", profile)
     assert s.state == State.CANCEL_FLOW
     return s, profile

@@ -60,7 +60,7 @@ def handoff_alert(step: Step) -> str:
 
 
 async def nothing_found(eng: Engine, wish: str) -> tuple[Session, Profile]:
-    s, profile = Session(channel="telegram", chat_id=next(_chats), language="ru"), Profile(phone=PHONE)
+    s, profile = Session(channel="telegram", chat_id=next(_chats), language="ru"), Profile(phone=PHONE, own_phone=PHONE)
     step = await say(eng, s, wish, profile)
     assert "не нашла" in text(step).lower() and s.state == State.IDLE, text(step)
     return s, profile
@@ -86,7 +86,7 @@ async def test_insisting_after_the_crm_could_not_show_the_bookings_goes_to_the_a
 ) -> None:
     eng, crm = engine
     crm.down = True
-    s, profile = Session(channel="telegram", chat_id=next(_chats), language="ru"), Profile(phone=PHONE)
+    s, profile = Session(channel="telegram", chat_id=next(_chats), language="ru"), Profile(phone=PHONE, own_phone=PHONE)
     first = await say(eng, s, "покажите мои записи", profile)
     assert "Сейчас не могу проверить" in text(first)
     step = await say(eng, s, claim, profile)

@@ -125,9 +125,14 @@ async def test_without_approval_the_reminder_reaches_the_clients_telegram(
     rt = approving(wa_rt, "lesson_reminder_2h")  # the 24 h template still awaits Meta
     await booked(rt)
     await wrote(rt, fake, hours_ago=30)
-    await rt.sessions.save_profile("telegram", TG_CHAT, Profile(name="Анна", phone=f"+{NUMBER}"))
+    # a chat where someone merely typed Анна's number (a duplicate, a request left for the admin) is not hers
+    await rt.sessions.save_profile("telegram", TG_CHAT - 1, Profile(name="Кто-то", phone=f"+{NUMBER}"))
+    await rt.sessions.save_profile(
+        "telegram", TG_CHAT, Profile(name="Анна", phone=f"+{NUMBER}", own_phone=f"+{NUMBER}")
+    )
     await rt.sessions.save_profile("telegram", TG_CHAT + 1, Profile(name="Оля", phone="+79537299999"))
     await run(rt, fake, fake_tg[1], DAY_BEFORE + 60)
+    assert tg.sent_to(TG_CHAT - 1, seq) == []
     assert fake.sent_to(NUMBER) == [] and fake.calls == []  # nothing was even tried on WhatsApp
     (reminder,) = await tg.wait_for(TG_CHAT, 1, since=seq)
     assert "завтра" in reminder.text and "High Heels" in reminder.text and "Гоголя, 41" in reminder.text

@@ -178,7 +178,11 @@ class Profile(_Doc):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str | None = None
-    phone: str | None = None
+    phone: str | None = None  # offered again at the next booking: possibly only typed in
+    # A phone proven the client's own (SPEC §5.3): booked with from this chat, or shared as their own
+    # contact. Only this one reveals or cancels bookings; a typed phone the CRM already knew (a duplicate,
+    # a fallback) stays in `phone` and never gets here.
+    own_phone: str | None = None
 
 
 class SessionStore:

@@ -2,7 +2,8 @@
 (PRODUCT.md §10.3: no approved template outside the 24-hour window → Telegram, if the client has it).
 
 A client is linked by the phone in their Telegram profile (`profile:telegram:{chat}`, kept 90 days: the
-phone they booked with or shared). Lookups go through a small hash, phone → chat; a miss is filled by one
+phone proven their own: booked with from that chat or shared as their contact, never one merely
+typed in). Lookups go through a small hash, phone → chat; a miss is filled by one
 scan of the Telegram profiles (this is needed only for a message WhatsApp refused, so rarely), and a hit
 is checked against the profile, so a chat whose phone changed is never used.
 """
@@ -58,7 +59,7 @@ def _phone_of(raw: bytes | str | None) -> str | None:
     if not raw:
         return None
     try:
-        return normalize_phone(Profile.model_validate_json(raw).phone)
+        return normalize_phone(Profile.model_validate_json(raw).own_phone)  # never a phone merely typed in
     except ValueError:
         return None
 

@@ -170,7 +170,7 @@ def _absorb_button(t: Turn, notes: Notes, data: str) -> None:
             slots.style, slots.teacher = None, None
         if what == "contact":
             slots.client_name, slots.client_phone = None, None
-            t.profile = t.profile.model_copy(update={"name": None, "phone": None})
+            t.profile = t.profile.model_copy(update={"name": None, "phone": None, "own_phone": None})
 
 
 def _absorb_class(t: Turn, notes: Notes) -> None:

@@ -144,7 +144,7 @@ def own_phone(t: Turn) -> str | None:
         return normalize_phone(t.msg.contact_phone)
     if t.msg.channel == "whatsapp" and t.msg.sender_phone:
         return normalize_phone(t.msg.sender_phone)
-    return t.profile.phone
+    return t.profile.own_phone
 
 
 def _ask_for_contact(t: Turn) -> State:
@@ -169,8 +169,8 @@ async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
         t.say(t.t("crm_down_info"))
         t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
         return State.IDLE
-    if not t.profile.phone:
-        t.profile = t.profile.model_copy(update={"phone": phone})
+    update = {"own_phone": phone, **({} if t.profile.phone else {"phone": phone})}  # proven by `own_phone`
+    t.profile = t.profile.model_copy(update=update)
     if not bookings:
         if handed_over_if_pressing(t) or handed_over_if_claiming(t):  # "я же записана!" after "нет записей"
             return State.HANDOFF_TO_ADMIN

@@ -112,10 +112,14 @@ def ask_slot(
     return _SLOT_STATE[slot]
 
 
-def remember_client(t: Turn) -> None:
-    """Profile memory (90 d): the client's own name and phone; not an attendee booked for someone else."""
+def remember_client(t: Turn, *, booked: bool = False) -> None:
+    """Profile memory (90 d): the client's own name and phone; not an attendee booked for someone else.
+    `booked`: the CRM took a booking with that phone from this chat, which proves it the client's own
+    (SPEC §5.3); a duplicate or a request left for the admin proves nothing."""
     slots = t.slots
     update: dict[str, Any] = {"phone": slots.client_phone}
+    if booked:  # for an attendee too: the chat booked with it
+        update["own_phone"] = slots.client_phone
     if not slots.relation:
         update["name"] = slots.client_name
     t.profile = t.profile.model_copy(update={k: v for k, v in update.items() if v})

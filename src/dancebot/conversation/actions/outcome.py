@@ -70,7 +70,7 @@ async def receipt(t: Turn) -> None:
         )
     )
     t.do(ScheduleReminders(occurrence=occ, name=slots.client_name or "", lang=t.lang, phone=slots.client_phone))
-    remember_client(t)
+    remember_client(t, booked=True)
     old = slots.replaces
     if old is not None:  # a reschedule: the new class is booked, now the old one is released
         t.do(

@@ -109,7 +109,7 @@ async def series_receipt(t: Turn) -> None:
         t.say(bring.strip())
     else:
         t.say(receipt)
-    remember_client(t)
+    remember_client(t, booked=any(r.status == "booked" for r in results))
     t.session.slots = Slots()
 
 
