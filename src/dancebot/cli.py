@@ -30,16 +30,23 @@ def _fail(message: str) -> int:
     return EXIT_CONFIG
 
 
+def _known_messages() -> set[str]:
+    """Every message key the bot says: a KB `messages:` key outside it is a typo, reported as a warning."""
+    from dancebot.conversation.catalogue import TEXTS
+
+    return {key for texts in TEXTS.values() for key in texts}
+
+
 def _check_kb(settings: Settings) -> None:
     """Refuse to start with an invalid KB before anything else happens (PRODUCT.md §8)."""
-    loaded = load_kb(settings.kb_path)
+    loaded = load_kb(settings.kb_path, known_messages=_known_messages())
     for warning in loaded.warnings:
         print(f"kb warning: {warning}", file=sys.stderr)
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else load_settings().kb_path
-    loaded = load_kb(path)
+    loaded = load_kb(path, known_messages=_known_messages())
     for warning in loaded.warnings:
         print(f"warning: {warning}")
     kb = loaded.kb

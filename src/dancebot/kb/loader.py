@@ -4,16 +4,19 @@ The app refuses to start with an invalid knowledge base (PRODUCT.md §8), so the
 to fix and where: each problem has a dotted YAML path (`teachers[2].rating`) and all of them are
 reported at once, not just the first. Keys the schema does not know are only warnings (PRODUCT.md §8: any
 file of the schema's shape loads, extra notes included); duplicate keys are warnings too, because
-YAML silently keeps the last one.
+YAML silently keeps the last one. So is a `messages` key the bot's catalogue does not have (a typo would
+silently leave the default text), when the caller passes the catalogue's keys as `known_messages`: the
+catalogue belongs to the conversation layer, which depends on the KB, not the other way round.
 
     KBInvalid(ValueError)      -- the file cannot be used; `.problems` lists every KBProblem
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -56,8 +59,11 @@ class LoadedKB:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_kb(path: str | Path) -> LoadedKB:
-    """Read, parse and validate the file; raises KBInvalid listing every problem found."""
+def load_kb(path: str | Path, *, known_messages: Collection[str] | None = None) -> LoadedKB:
+    """Read, parse and validate the file; raises KBInvalid listing every problem found.
+
+    `known_messages`: the catalogue's keys; `messages` keys outside them are warnings (None: not checked).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -68,11 +74,13 @@ def load_kb(path: str | Path) -> LoadedKB:
     except OSError as exc:
         raise KBInvalid([KBProblem("", f"cannot read {path}: {exc.strerror}")], path) from None
     data, duplicate_warnings = _parse_yaml(text, path)
-    loaded = validate_kb(data, source=path)
+    loaded = validate_kb(data, source=path, known_messages=known_messages)
     return LoadedKB(loaded.kb, [*duplicate_warnings, *loaded.warnings])
 
 
-def validate_kb(data: Any, source: str | Path | None = None) -> LoadedKB:
+def validate_kb(
+    data: Any, source: str | Path | None = None, *, known_messages: Collection[str] | None = None
+) -> LoadedKB:
     """Validate already-parsed YAML data (no I/O); raises KBInvalid listing every problem."""
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
@@ -83,6 +91,8 @@ def validate_kb(data: Any, source: str | Path | None = None) -> LoadedKB:
     except ValidationError as exc:
         raise KBInvalid([_problem(error) for error in exc.errors()], source) from None
     warnings = [f"{format_path(loc)}: unknown key, ignored" for loc in _unknown_keys(KnowledgeBase, data, ())]
+    if known_messages is not None:
+        warnings += _unknown_messages(kb.messages, known_messages)
     return LoadedKB(kb, warnings)
 
 
@@ -163,6 +173,17 @@ def _unknown_keys(model: type[BaseModel], data: Any, loc: Loc) -> Iterator[Loc]:
                 yield from _unknown_keys(nested, item, (*loc, key, i))
         elif not is_list:
             yield from _unknown_keys(nested, value, (*loc, key))
+
+
+def _unknown_messages(messages: Iterable[str], known: Collection[str]) -> Iterator[str]:
+    """Overrides of texts the bot does not have; `{key}_wa` is the WhatsApp form of any known key."""
+    known_keys = set(known)
+    for key in messages:
+        if key in known_keys or (key.endswith("_wa") and key.removesuffix("_wa") in known_keys):
+            continue
+        close = get_close_matches(key, sorted(known_keys), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield f"{format_path(('messages', key))}: unknown message key, ignored{hint}"
 
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:

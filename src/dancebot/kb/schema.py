@@ -160,12 +160,52 @@ class BookingSettings(_Model):
     max_serial: int = Field(default=5, ge=1)
 
 
-class StickerRules(_Model):
-    """Substrings of CRM class stickers (matched case-insensitively by callers) that change bookability."""
+DEFAULT_STICKERS: dict[str, tuple[str, ...]] = {
+    "closed": ("НЕЛЬЗ", "ЗАКРЫТ"),
+    "cancelled": ("ВЫХОДНОЙ",),
+    "open": ("МОЖНО ПРИСОЕДИНИТЬСЯ",),
+}
 
-    closed: list[str] = Field(default_factory=lambda: ["НЕЛЬЗ", "ЗАКРЫТ"])
-    cancelled: list[str] = Field(default_factory=lambda: ["ВЫХОДНОЙ"])
-    open: list[str] = Field(default_factory=lambda: ["МОЖНО ПРИСОЕДИНИТЬСЯ"])
+
+def _sticker_key(pattern: str) -> str:
+    """How two patterns are compared: case and spacing do not matter (the classifier casefolds)."""
+    return " ".join(pattern.split()).casefold()
+
+
+class StickerRules(_Model):
+    """Substrings of CRM class stickers (matched case-insensitively by callers) that change bookability.
+
+    The studio's lists **extend** the defaults (PRODUCT.md §7.1: "the studio can extend it"), category by
+    category: `closed: ["СТОП-ЗАПИСЬ"]` adds one pattern and keeps "НЕЛЬЗ" and "ЗАКРЫТ", so writing one
+    sticker never makes the default closed classes bookable. The studio's patterns come first, then the
+    defaults it did not repeat; patterns equal up to case and spacing count once, and blank ones are dropped.
+
+    A default the studio files under another category follows the studio: `closed: ["выходной"]` removes
+    "ВЫХОДНОЙ" from `cancelled`, so those classes are closed, not cancelled. That is also the only way to
+    turn a default off (e.g. `open: ["ЗАКРЫТ"]`); a pattern the studio itself lists twice is left to the
+    classifier's order (cancelled, then closed, then open).
+    """
+
+    closed: list[str] = Field(default_factory=lambda: list(DEFAULT_STICKERS["closed"]))
+    cancelled: list[str] = Field(default_factory=lambda: list(DEFAULT_STICKERS["cancelled"]))
+    open: list[str] = Field(default_factory=lambda: list(DEFAULT_STICKERS["open"]))
+
+    @model_validator(mode="after")
+    def _extend_defaults(self) -> StickerRules:
+        own = {category: list(getattr(self, category)) for category in DEFAULT_STICKERS}
+        claimed = {_sticker_key(p) for patterns in own.values() for p in patterns}
+        for category, defaults in DEFAULT_STICKERS.items():
+            merged: list[str] = []
+            seen: set[str] = set()
+            for pattern in own[category]:
+                key = _sticker_key(pattern)
+                if key and key not in seen:
+                    merged.append(pattern.strip())
+                    seen.add(key)
+            merged += [p for p in defaults if _sticker_key(p) not in claimed]
+            # Frozen model: set the validated instance's own field once, before anyone can see it.
+            object.__setattr__(self, category, merged)
+        return self
 
 
 class KnowledgeBase(_Model):
@@ -235,11 +275,19 @@ class KnowledgeBase(_Model):
                     yield _error("unknown_service", message, ("teachers", i, "styles", j), style)
 
     def _unclaimed_style_ids(self) -> Iterator[InitErrorDetails]:
+        """One CRM style, one service: an error, not a warning, because the conversation maps a CRM class
+        back to exactly one service (`service_by_crm_style_id` → `conversation.slots.style_of`, compared
+        with `==` by `filter_occurrences`). A second service on the same style would never find a class:
+        "хочу на Heels для начинающих" would hear "no classes" while the schedule has them."""
         owner: dict[int, str] = {}
         for i, service in enumerate(self.services):
             for j, style_id in enumerate(service.crm_style_ids):
                 if style_id in owner and owner[style_id] != service.id:
-                    message = f"CRM style {style_id} already belongs to service {owner[style_id]!r}"
+                    message = (
+                        f"CRM style {style_id} already belongs to service {owner[style_id]!r}; one CRM style can "
+                        f"link to one service only: make {service.name!r} an alias of {owner[style_id]!r}, or "
+                        "give its classes their own style in the CRM"
+                    )
                     yield _error("duplicate", message, ("services", i, "crm_style_ids", j), style_id)
                 owner.setdefault(style_id, service.id)
 
