@@ -34,7 +34,7 @@ __all__ = [
     "booking_event",
 ]
 
-FallbackKind = Literal["booking", "cancel", "verify", "l3"]
+FallbackKind = Literal["booking", "cancel", "verify", "l3", "question"]
 
 
 # ---- effects ------------------------------------------------------------------------------------------

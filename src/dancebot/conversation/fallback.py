@@ -47,13 +47,14 @@ __all__ = [
 
 log = get_logger(__name__)
 
-FallbackKind = Literal["booking", "cancel", "verify", "l3"]
+FallbackKind = Literal["booking", "cancel", "verify", "l3", "question"]
 
 _TITLES: Final[dict[str, str]] = {
     "booking": "📝 Заявка на запись — запишите клиента вручную",
     "cancel": "❌ Заявка на отмену записи — отмените вручную",
     "verify": "❓ Проверьте запись в CRM: ответ на запрос не пришёл, запись могла сохраниться",
     "l3": "🆘 Клиенту нужна помощь: технические неполадки",
+    "question": "💬 Вопрос клиента без ответа: CRM не отвечала",
 }
 _LABELS: Final[dict[str, str]] = {
     "class": "Занятие",
@@ -69,8 +70,11 @@ _TODO: Final[dict[str, str]] = {
     "cancel": "отмените запись в CRM и подтвердите клиенту через /reply",
     "verify": "найдите запись клиента в CRM; если её нет — запишите и подтвердите через /reply",
     "l3": "свяжитесь с клиентом по телефону или через /reply",
+    "question": "ответьте клиенту через /reply",
 }
-_SHORT: Final[dict[str, str]] = {"booking": "запись", "cancel": "отмена", "verify": "проверить запись", "l3": "помощь"}
+_SHORT: Final[dict[str, str]] = {
+    "booking": "запись", "cancel": "отмена", "verify": "проверить запись", "l3": "помощь", "question": "вопрос",
+}  # fmt: skip
 _WEEKDAYS: Final = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
 _OPEN: Final = ("new", "verify")
 _RESOLUTION_PATIENCE: Final = 3600.0  # a note whose row never arrives is dropped after this (logged)
@@ -299,5 +303,7 @@ def request_line(n: int, request: OpenRequest) -> str:
         when = dt.datetime.fromisoformat(request.created_at).strftime("%d.%m %H:%M")
     except ValueError:
         when = "—"
+    if not what and request.kind == "question":
+        what = str(d.get("request") or "")
     parts = [when, _SHORT.get(request.kind, request.kind), client, what or "занятие не выбрано", cause]
     return f"{n}. " + " · ".join(parts) + f" · {format_handle(request.channel, request.chat_id)}"

@@ -27,6 +27,7 @@ from dancebot.conversation.states import State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
 from dancebot.crm.models import Occurrence, normalize_phone
+from dancebot.kb.schema import Holiday
 from dancebot.outbound.messages import Button
 from dancebot.understanding.entities import nearest_styles
 from dancebot.understanding.faq import price_answer
@@ -35,7 +36,18 @@ from dancebot.understanding.names import asks_why_contact
 from dancebot.understanding.phone import display_phone
 from dancebot.understanding.temporal import TimeConstraint
 
-__all__ = ["Notes", "absorb", "ask_group", "collect", "collect_slots", "correct", "offer", "take_offered"]
+__all__ = [
+    "Notes",
+    "absorb",
+    "ask_group",
+    "collect",
+    "collect_slots",
+    "correct",
+    "holiday_words",
+    "offer",
+    "studio_words",
+    "take_offered",
+]
 
 # Which slot values count as progress on the slot that was asked (PRODUCT.md §5: reprompt limit).
 _PROGRESS = {
@@ -59,7 +71,7 @@ class Notes:
     bad_phone: bool = False
     bad_phone_value: str = ""
     out_of_window: bool = False
-    holiday: tuple[str, str] | None = None  # (dd.mm, name) of the holiday that has no classes
+    holiday: tuple[str, str, str | None] | None = None  # (dd.mm, name, the studio's words) of a holiday
     kept_time: bool = False  # a new day, style, teacher or branch arrived while an earlier time was kept
 
 
@@ -268,6 +280,7 @@ def _fill_next(t: Turn, occs: list[Occurrence], notes: Notes) -> State:
         else:
             _fill_occurrence(t, occ)
     if not slots.style and slots.occurrence is None:
+        _holiday_first(t)
         state = ask_group(t, occs, notes)
         if state is not None:
             return state
@@ -384,13 +397,16 @@ def _that_day_instead(
 
 
 def _why_none(t: Turn, when: TimeConstraint, notes: Notes) -> str:
+    found = next(((d, h) for d in sorted(when.dates or ()) if (h := t.kb.holiday_on(d)) is not None), None)
+    said = studio_words(t, found[1]) if found is not None else None
+    if found is not None and said is not None:  # the studio's own words, even for a day beyond the window
+        notes.holiday = (found[0].strftime("%d.%m"), found[1].name, said)
+        return "holiday"
     if notes.out_of_window or when.out_of_window:
         return "out_of_window"
-    for day in sorted(when.dates or ()):
-        holiday = t.kb.holiday_on(day)
-        if holiday is not None:
-            notes.holiday = (day.strftime("%d.%m"), holiday.name)
-            return "holiday"
+    if found is not None:
+        notes.holiday = (found[0].strftime("%d.%m"), found[1].name, None)
+        return "holiday"
     if when.dates and all(d == t.now.date() for d in when.dates) and when.times:
         if all(tm <= t.now.time() for tm in when.times):
             return "past_time"
@@ -400,12 +416,42 @@ def _why_none(t: Turn, when: TimeConstraint, notes: Notes) -> str:
 def offer(t: Turn, key: str, occs: list[Occurrence], style_name: str, notes: Notes | None = None) -> State:
     """Up to three classes as buttons under the catalogue text `key`; the state collecting the datetime."""
     fields: dict[str, object] = {"style": style_name, "days": t.kb.booking.lookahead_days}
+    said = None
     if key == "holiday" and notes is not None and notes.holiday is not None:
-        day, reason = notes.holiday
+        day, reason, said = notes.holiday
         fields.update(day=day, reason=reason)
     mixed = len(styles_in(occs, t.kb)) > 1
     buttons = [[render.occ_button(o, t.kb, t.lang, with_style=mixed)] for o in occs[:3]]
+    if said is not None:  # the studio's own words for its holiday (KB `holidays[].message`)
+        return ask_slot(t, "datetime", t.t("holiday_message", message=said), buttons)
     return ask_slot(t, "datetime", t.t(key, **fields), buttons)
+
+
+def studio_words(t: Turn, holiday: Holiday) -> str | None:
+    """What the studio wrote for its holiday (KB `holidays[].message`); None when it wrote nothing, or the
+    client is answered in another language than the KB's (then the catalogue's text names the holiday)."""
+    said = holiday.message.strip()
+    return said if said and t.lang == t.kb.tone.language else None
+
+
+def holiday_words(t: Turn, when: TimeConstraint | None) -> str | None:
+    """The studio's words when every day asked about is one of its holidays ("31 декабря", "1 января");
+    None when no day is named, one of them is a working day, or the studio wrote nothing for them."""
+    if when is None or not when.dates:
+        return None
+    holidays = [t.kb.holiday_on(day) for day in sorted(when.dates)]
+    if any(h is None for h in holidays):
+        return None
+    return next((said for h in holidays if h is not None and (said := studio_words(t, h)) is not None), None)
+
+
+def _holiday_first(t: Turn) -> None:
+    """ "Запишите на 31 декабря" with no style yet: the studio's words for its holiday come first and the day
+    is dropped, so the style asked next is followed by the nearest classes — not by the holiday again."""
+    said = holiday_words(t, t.slots.when.constraint() if t.slots.when else None)
+    if said is not None:
+        t.say(said)
+        t.slots.when = None
 
 
 def _fill_occurrence(t: Turn, occ: Occurrence) -> None:

@@ -2,7 +2,9 @@
 (PRODUCT.md §5.2), and what the bot says when it did not understand.
 
 Schedule answers come only from CRM occurrences fetched in this turn; if the CRM cannot be reached the
-client is told the bot will ask the administrator — never a stale or invented schedule.
+client is told the bot will ask the administrator — never a stale or invented schedule — and the question
+is both an admin alert and a fallback request on the admin's work list (`/requests`, SPEC §7.2). A day the
+KB names a studio holiday is answered with the studio's own words for it (`holidays[].message`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from typing import Final
 
 from dancebot.conversation import render
-from dancebot.conversation.actions.booking import absorb
+from dancebot.conversation.actions.booking import absorb, holiday_words
 from dancebot.conversation.actions.common import (
     REPROMPT_LIMIT,
     admin_buttons,
@@ -26,10 +28,12 @@ from dancebot.conversation.actions.handoff import (
     handed_over_if_pressing,
     note_miss,
 )
+from dancebot.conversation.effects import FallbackKind, RecordFallback
 from dancebot.conversation.slots import filter_occurrences, kb_teacher
 from dancebot.conversation.states import Event, State
 from dancebot.conversation.turn import Turn
 from dancebot.crm.errors import CRMError
+from dancebot.crm.models import Occurrence
 from dancebot.understanding.faq import price_answer
 from dancebot.understanding.intents import Intent
 from dancebot.understanding.text import analyse
@@ -39,6 +43,7 @@ __all__ = [
     "acknowledge",
     "answer",
     "answer_and_return",
+    "question_for_admin",
     "reprompt",
     "schedule_aside",
     "show_schedule",
@@ -65,14 +70,22 @@ async def show_schedule(t: Turn) -> State:
         if handed_over_if_insisting(t, topic="schedule"):  # asked again: a human answers (PRODUCT.md §11)
             return State.HANDOFF_TO_ADMIN
         t.say(t.t("crm_down_info"))  # promised: the admin gets the question
-        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        question_for_admin(t, type(exc).__name__)
         return State.IDLE
     when = t.slots.when.constraint() if t.slots.when else None  # what `absorb` read from the question
     hits = filter_occurrences(occs, t.kb, style=slots.style, teacher=slots.teacher, branch=slots.branch, when=when)
     header = t.t("schedule_header")
     if not hits:
-        header = t.t("schedule_empty")
+        said = holiday_words(t, when)  # "какое расписание на 31 декабря?": the studio's words for its holiday
+        header = t.t("holiday_message", message=said) if said is not None else t.t("schedule_empty")
         hits = filter_occurrences(occs, t.kb, style=slots.style) or filter_occurrences(occs, t.kb)
+    _schedule_list(t, header, hits, with_style=not slots.style)
+    return State.BROWSING_SCHEDULE
+
+
+def _schedule_list(t: Turn, header: str, hits: list[Occurrence], *, with_style: bool) -> None:
+    """The header, at most five lines of classes within the channel's limit, "записать на одно из них?" with
+    the first three as buttons (the datetime slot pending)."""
     question = t.t("schedule_pick")
     budget = render.LIMITS.get(t.msg.channel, 300) - len(header) - len(question) - 2
     lines, more = render.schedule_lines(hits, t.kb, t.lang, budget)
@@ -81,10 +94,27 @@ async def show_schedule(t: Turn) -> State:
     t.say("\n".join([header, *lines]))
     if more:
         t.say(t.t("schedule_more"))
-    buttons = [[render.occ_button(o, t.kb, t.lang, with_style=not slots.style)] for o in hits[:3]]
+    buttons = [[render.occ_button(o, t.kb, t.lang, with_style=with_style)] for o in hits[:3]]
     t.ask(question, buttons)
     t.session.pending.slot = "datetime"
-    return State.BROWSING_SCHEDULE
+
+
+def question_for_admin(
+    t: Turn, reason: str, *, kind: FallbackKind = "question", request: str | None = None, phone: str | None = None
+) -> None:
+    """The CRM down (L1/L2) and the client told "уточню у администратора": the admin gets the question now
+    (an alert) and keeps it on the work list (`/requests`) as a fallback request with the client's words, so
+    it is answered even after the alert scrolls away (SPEC §7.2). A question is kind `question` ("ответьте
+    клиенту через /reply"; `/requests` shows its words); a cancel the CRM could not even list is `cancel`."""
+    t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+    service = t.kb.service(t.slots.style) if t.slots.style else None
+    details = {
+        "name": t.slots.client_name or t.profile.name,
+        "phone": phone or t.slots.client_phone or t.profile.phone,
+        "style": service.name if service is not None else None,
+        "request": request or (f"вопрос о расписании: «{t.text}»" if t.text else "вопрос о расписании"),
+    }
+    t.do(RecordFallback(kind=kind, reason=reason, details={k: v for k, v in details.items() if v}))
 
 
 async def schedule_aside(t: Turn) -> State:
@@ -106,11 +136,13 @@ async def schedule_aside(t: Turn) -> State:
         if handed_over_if_insisting(t):
             return State.HANDOFF_TO_ADMIN
         t.preface.append(t.t("crm_down_info"))
-        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        question_for_admin(t, type(exc).__name__)
         t.ask_again()
         return state
     hits = filter_occurrences(occs, t.kb, style=query.style, teacher=query.teacher, branch=query.branch, when=when)
+    said = None if hits else holiday_words(t, when)
     header = t.t("schedule_header") if hits else t.t("schedule_empty")
+    header = t.t("holiday_message", message=said) if said is not None else header
     hits = hits or filter_occurrences(occs, t.kb, style=query.style)
     lines, _ = render.schedule_lines(hits, t.kb, t.lang, render.LIMITS.get(t.msg.channel, 300) - len(header) - 1)
     t.preface.append("\n".join([header, *lines]))
@@ -174,6 +206,11 @@ async def unknown(t: Turn) -> State:
     if t.u.gibberish and s.unknown_streak >= GIBBERISH_LIMIT:
         hand_over(t, reason="непонятные сообщения")
         return State.HANDOFF_TO_ADMIN
+    said = None if t.u.gibberish or t.u.time is None else holiday_words(t, t.u.time)
+    if said is not None:  # "а 1 января занятия есть?", "31 декабря работаете?": the studio answered that
+        s.unknown_streak = 0
+        await _holiday_answer(t, said)
+        return State.COLLECTING_INTENT
     if not t.u.gibberish and t.u.question_like:
         if handed_over_if_insisting(t):  # asked again what the KB cannot answer: a human (PRODUCT.md §11)
             return State.HANDOFF_TO_ADMIN
@@ -183,6 +220,22 @@ async def unknown(t: Turn) -> State:
         return State.HANDOFF_TO_ADMIN
     t.ask(t.t("clarify"), main_menu(t))
     return State.COLLECTING_INTENT
+
+
+async def _holiday_answer(t: Turn, said: str) -> None:
+    """A question about a day the KB names a studio holiday: the studio's words, then the nearest classes
+    (of the style asked about, if any) to book instead; the words alone when the CRM cannot be reached."""
+    try:
+        occs = await t.crm.occurrences(t.now)
+    except CRMError:
+        t.say(said)
+        return
+    style = t.u.styles[0].id if t.u.styles else None
+    hits = filter_occurrences(occs, t.kb, style=style) or filter_occurrences(occs, t.kb)
+    if not hits:
+        t.say(said)
+        return
+    _schedule_list(t, t.t("holiday_message", message=said), hits, with_style=style is None)
 
 
 async def reprompt(t: Turn) -> State:

@@ -16,9 +16,10 @@ from datetime import timedelta
 from typing import Literal
 
 from dancebot.conversation.actions.booking import collect_slots
+from dancebot.conversation.actions.browse import question_for_admin
 from dancebot.conversation.actions.common import handed_over_if_claiming, llm_down, technical_issues, yes_no_buttons
 from dancebot.conversation.actions.handoff import handed_over_if_insisting, handed_over_if_pressing, note_miss
-from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, RecordFallback
+from dancebot.conversation.effects import Cancel, CancelOutcome, DropReminders, FallbackKind, RecordFallback
 from dancebot.conversation.session import CancelFlow, Replaces, Slots, When
 from dancebot.conversation.states import State
 from dancebot.conversation.turn import Turn
@@ -167,7 +168,9 @@ async def _with_bookings(t: Turn, flow: CancelFlow, phone: str) -> State:
         if handed_over_if_claiming(t) or handed_over_if_insisting(t):  # asked again, "я же записана!" (§11.2)
             return State.HANDOFF_TO_ADMIN
         t.say(t.t("crm_down_info"))
-        t.alert_admin(t.t("question_admin", who=t.who(), text=t.text, handle=t.handle))
+        request = _REQUESTS[flow.mode] + (f": «{t.text}»" if t.text else "")
+        kind: FallbackKind = "cancel" if flow.mode == "cancel" else "question"  # "мои записи", a move: a question
+        question_for_admin(t, type(exc).__name__, kind=kind, request=request, phone=phone)  # on /requests too
         return State.IDLE
     update = {"own_phone": phone, **({} if t.profile.phone else {"phone": phone})}  # proven by `own_phone`
     t.profile = t.profile.model_copy(update=update)
