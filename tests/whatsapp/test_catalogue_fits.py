@@ -58,6 +58,7 @@ def fields(lang: str) -> dict[str, object]:
         "times": "18:00, 19:30 и 21:00",
         "found": 2,
         "wanted": 5,
+        "message": max((h.message or h.name for h in KB.holidays), key=len, default="Новый год"),
     }
 
 
