@@ -48,13 +48,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psutil
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.*: the same process launcher and fakes as the end-to-end tests
+
+from benchmarks.lean_http import LeanClient, LeanError  # noqa: E402
 
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
 from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
@@ -223,7 +224,7 @@ def new_conversation(rng: random.Random) -> Conversation:
 
 
 async def client_loop(
-    index: int, http: httpx.AsyncClient, url: str, replies: Replies, run: Run, think: tuple[float, float]
+    index: int, http: LeanClient, path: str, replies: Replies, run: Run, think: tuple[float, float]
 ) -> None:
     rng = random.Random(index)
     update_ids = itertools.count(index * 1_000_000 + 1)
@@ -240,11 +241,11 @@ async def client_loop(
             run.sent.append(sent)
             waiter = replies.wait(conv.chat_id, before)
             try:
-                r = await http.post(url, json=text_update(next(update_ids), conv.chat_id, n, text))
-                sent.status = r.status_code
-                sent.verdict = str(r.json().get("result", "")) if r.status_code == 200 else ""
-            except httpx.HTTPError as exc:
-                sent.verdict = type(exc).__name__
+                status, answer = await http.post_json(path, text_update(next(update_ids), conv.chat_id, n, text))
+                sent.status = status
+                sent.verdict = str(answer.get("result", "")) if status == 200 and isinstance(answer, dict) else ""
+            except LeanError as exc:
+                sent.verdict = str(exc)
             sent.ack_ms = (time.monotonic() - sent.sent_at) * 1000
             if sent.verdict != "pass":
                 waiter.cancel()
@@ -261,7 +262,7 @@ async def client_loop(
 
 async def generate(base_url: str, fake: FakeTelegram, clients: int, warmup: float, seconds: float,
                    think: tuple[float, float], sampler: ProcessSampler) -> tuple[Run, Replies]:  # fmt: skip
-    url = f"{base_url}/webhook/telegram"
+    path = "/webhook/telegram"
     replies = Replies(fake)
     stop = asyncio.Event()
     pump = asyncio.create_task(replies.pump(stop))
@@ -269,7 +270,6 @@ async def generate(base_url: str, fake: FakeTelegram, clients: int, warmup: floa
     run.started_at = time.monotonic()
     run.measure_from = run.started_at + warmup
     run.ends_at = run.measure_from + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
     async def measure() -> None:
@@ -278,8 +278,11 @@ async def generate(base_url: str, fake: FakeTelegram, clients: int, warmup: floa
         await asyncio.sleep(max(0.0, run.ends_at - time.monotonic()))
         sampler.stop_measuring()
 
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30, trust_env=False) as http:
-        await asyncio.gather(measure(), *(client_loop(i, http, url, replies, run, think) for i in range(clients)))
+    http = LeanClient(base_url, connections=clients, headers=headers, timeout=30)  # httpx cost half a core
+    try:
+        await asyncio.gather(measure(), *(client_loop(i, http, path, replies, run, think) for i in range(clients)))
+    finally:
+        await http.aclose()
     deadline = time.monotonic() + REPLY_TIMEOUT  # stragglers
     while time.monotonic() < deadline and any(math.isnan(s.reply_ms) and s.verdict == "pass" for s in run.sent):
         await asyncio.sleep(0.1)

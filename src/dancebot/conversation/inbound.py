@@ -46,7 +46,7 @@ from dancebot.runtime import Runtime
 from dancebot.storage import keys, trail
 from dancebot.storage.audit import Audit
 
-__all__ = ["LOCK_LEASE", "MAX_CONCURRENT_TURNS", "InboundProcessor"]
+__all__ = ["LOCK_LEASE", "MAX_CONCURRENT_TURNS", "InboundProcessor", "RequestsInFlight"]
 
 log = get_logger(__name__)
 
@@ -61,6 +61,44 @@ _LAG_PROBE: Final = 0.01  # seconds between two looks at how late the event loop
 _LAG_HIGH: Final = 0.010  # later than this, too many turns compute at once: the limit shrinks
 _LAG_LOW: Final = 0.003  # earlier than this with the limit reached: turns mostly wait on I/O, it grows
 _MIN_TURNS: Final = 2
+_TURN_SPACING: Final = 0.005  # while webhooks are in flight, one turn starts computing at most this often
+
+
+class RequestsInFlight:
+    """Webhook requests this process is answering now (counted by the web layer), and the pacing of turns
+    around them. In one event loop an ack queues behind every computing turn's steps: under overload acks
+    took seconds (issue 10). So a turn about to compute goes at once when no request is in flight, and
+    otherwise takes the next free slot, one every `_TURN_SPACING` — acks keep most of the loop and turns a
+    steady share (~200/s), never starved as they were when turns simply waited for a quiet moment."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._next_slot = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self._count > 0
+
+    def enter(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._count -= 1
+        if self._count <= 0:
+            self._count = 0
+            self._idle.set()
+
+    async def give_way(self) -> None:
+        while self._count:
+            now = time.monotonic()
+            if now >= self._next_slot:
+                self._next_slot = now + _TURN_SPACING
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self._next_slot - now)
 
 
 class ConversationHandler(SystemEvents, Protocol):
@@ -90,6 +128,7 @@ class InboundProcessor:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, float] = {}  # member → monotonic time before which it is not retried
         self._limit = float(_MIN_TURNS)  # turns at once now: adapts to how late the event loop runs
+        self.requests = RequestsInFlight()  # the web layer counts its webhook requests here
 
     # ---- the entry point ------------------------------------------------------------------------
 
@@ -167,7 +206,7 @@ class InboundProcessor:
             started = time.perf_counter()
             await asyncio.sleep(_LAG_PROBE)
             late = time.perf_counter() - started - _LAG_PROBE
-            if late > _LAG_HIGH:
+            if late > _LAG_HIGH and not self.requests.busy:  # with webhooks in flight turns are paced anyway
                 self._limit = max(float(_MIN_TURNS), self._limit * 0.8)
             elif late < _LAG_LOW and len(self._active) >= int(self._limit):
                 self._limit = min(float(self._concurrency), self._limit + 1)
@@ -314,6 +353,7 @@ class InboundProcessor:
             session, profile = await rt.sessions.load_with_profile(channel, chat_id)
             await inbox.begin(rt.redis, channel, chat_id, msg.dedup_id)
         rows = [self._in_row(msg, session.state)]
+        await self.requests.give_way()  # the turn computes now: acks first
         with trail.collect() as transitions:  # written by the commit below, with the turn
             if msg.is_textual:
                 jobs = await self._conversation.handle(msg, session, profile)

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dancebot.channels import telegram
 from dancebot.config import Settings
@@ -36,6 +37,29 @@ from dancebot.wiring import Conversation, open_conversation
 __all__ = ["MAX_BODY", "create_app"]
 
 log = get_logger(__name__)
+
+
+class _CountWebhooks:
+    """Counts webhook requests in flight for the turn dispatcher, which gives them the event loop first
+    (`RequestsInFlight`). Plain ASGI: no per-request cost beyond two calls."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/webhook/"):
+            await self._app(scope, receive, send)
+            return
+        conversation: Conversation | None = getattr(scope["app"].state, "conversation", None)
+        if conversation is None:
+            await self._app(scope, receive, send)
+            return
+        requests = conversation.processor.requests
+        requests.enter()
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            requests.leave()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -57,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await turns
 
     app = FastAPI(title="DanceBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_CountWebhooks)
     app.include_router(whatsapp.router)  # GET/POST /webhook/whatsapp (web/whatsapp.py)
 
     @app.post("/webhook/telegram")
