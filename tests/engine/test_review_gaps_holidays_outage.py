@@ -290,3 +290,14 @@ async def test_crm_down_asked_again_goes_to_the_admin_without_a_second_request()
     again = await chat.say("какое расписание на завтра?")
     assert len(requests(first)) == 1 and requests(again) == []
     assert chat.session.state == State.HANDOFF_TO_ADMIN
+
+
+@pytest.mark.parametrize("aside", ["а где вы находитесь?", "а сколько стоит разовое?"])
+async def test_after_an_aside_the_holiday_is_not_said_again(aside: str) -> None:
+    """The studio's words are said once; the question asked again after a side question is only the choice."""
+    chat = Chat("demo")
+    first = await chat.say("запишите на стретчинг 12.12")
+    assert "отчётный концерт" in text(first)
+    again = await chat.say(aside)
+    assert "отчётный концерт" not in text(again) and "Стретчинг" in text(again), text(again)
+    assert chat.session.state is State.COLLECTING_DATETIME

@@ -125,7 +125,9 @@ def _classify(u: Understanding, state: State) -> Event:
     if state is State.CANCEL_FLOW and (u.phone or u.has_slots):
         return Event.SLOTS
     if (in_booking or state is State.CANCEL_FLOW) and not u.has_slots and _asks_if_may_come(u):
-        return Event.UNKNOWN  # "можно с собакой прийти?" inside a flow asks something: not a new booking
+        # "можно с собакой прийти?" inside a flow asks something, not a new booking: the FAQ answers it
+        # ("а можно прийти новичку?"), else the admin does; the pending question is asked again either way
+        return Event.INFO if u.faq is not None else Event.UNKNOWN
     top = u.intents[0].intent if u.intents else Intent.UNKNOWN
     contacts = u.name is not None or (u.phone is not None and u.phone.valid)
     if not in_booking and contacts and (u.styles or u.teachers) and "расписан" not in u.text.lower():

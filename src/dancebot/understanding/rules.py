@@ -28,6 +28,7 @@ from dancebot.understanding.entities import (
 from dancebot.understanding.faq import FaqHit, match_faq
 from dancebot.understanding.intents import (
     GOOD,
+    STRONG,
     Intent,
     IntentScore,
     detect_intents,
@@ -171,7 +172,9 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
     scores = _with_entity_intents(
         detect_intents(rest, escalation_triggers=kb.escalation.triggers), rest, bool(styles or teachers), unknown
     )
-    faq = _relevant_faq(match_faq(rest, kb), scores, bool(styles), trial=bool(_TRIAL.search(rest)))
+    faq = _relevant_faq(
+        match_faq(rest, kb), scores, bool(styles), trial=bool(_TRIAL.search(rest)), asks=_asks_may(rest)
+    )
     if faq:
         others = [s for s in scores if s.intent != Intent.INFO]
         info = max([faq.score, *(s.confidence for s in scores if s.intent == Intent.INFO)])
@@ -270,14 +273,25 @@ def _with_entity_intents(
 _TRIAL = re.compile(r"пробн|перв\w*\s+(?:заняти|раз|урок)|trial|first class", re.I)
 
 
-def _relevant_faq(hit: FaqHit | None, scores: list[IntentScore], has_style: bool, *, trial: bool) -> FaqHit | None:
-    """Keep an FAQ hit only when the engine would not rather act or compute the answer itself."""
+def _asks_may(text: str) -> bool:
+    """A question, or a "можно…" that asks leave ("можно ли прийти новичку", "а если я не умею")."""
+    said = text.lower().lstrip(" ,.!")
+    return "?" in text or said.startswith(("можно", "а можно", "а если", "если", "а ", "подойд", "подход"))
+
+
+def _relevant_faq(
+    hit: FaqHit | None, scores: list[IntentScore], has_style: bool, *, trial: bool, asks: bool = False
+) -> FaqHit | None:
+    """Keep an FAQ hit only when the engine would not rather act or compute the answer itself. A weak
+    booking cue ("прийти" alone, no style) in a question does not hide the entry: "можно ли прийти
+    новичку?" asks the studio's FAQ, and the conversation decides whether it books (conversation/events)."""
     if hit is None:
         return None
     intents = {s.intent for s in scores}
     if intents & _ACTIONS:
         return None
-    if intents & _BOOKING_LIKE and hit.score < _FAQ_WITH_BOOKING:
+    weak_booking = asks and not has_style and all(s.confidence < STRONG for s in scores if s.intent in _BOOKING_LIKE)
+    if intents & _BOOKING_LIKE and hit.score < _FAQ_WITH_BOOKING and not weak_booking:
         return None
     if Intent.PRICE in intents and (has_style or hit.score < _FAQ_WITH_PRICE) and not trial:
         return None  # price_answer() quotes the KB prices for exactly what was asked

@@ -422,8 +422,10 @@ def offer(t: Turn, key: str, occs: list[Occurrence], style_name: str, notes: Not
         fields.update(day=day, reason=reason)
     mixed = len(styles_in(occs, t.kb)) > 1
     buttons = [[render.occ_button(o, t.kb, t.lang, with_style=mixed)] for o in occs[:3]]
-    if said is not None:  # the studio's own words for its holiday (KB `holidays[].message`)
-        return ask_slot(t, "datetime", t.t("holiday_message", message=said), buttons)
+    if said is not None:  # the studio's own words for its holiday (KB `holidays[].message`), said once:
+        t.say(said)  # a question re-asked after an aside is only the choice, not the holiday again
+        question = t.t("ask_datetime", style=style_name) if style_name else t.t("ask_datetime_any")
+        return ask_slot(t, "datetime", question, buttons)
     return ask_slot(t, "datetime", t.t(key, **fields), buttons)
 
 
