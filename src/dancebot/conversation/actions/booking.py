@@ -135,8 +135,9 @@ def _asks_why_contact(t: Turn) -> bool:
     return t.session.state == State.COLLECTING_CONTACT and asked and not gave and asks_why_contact(t.text)
 
 
-async def collect_slots(t: Turn, *, tapped: str | None = None) -> State:
-    """`tapped`: the one offered button a bare "да" chose."""
+async def collect_slots(t: Turn, *, tapped: str | None = None, answered: bool = False) -> State:
+    """`tapped`: the one offered button a bare "да" chose; `answered`: the message's question was answered
+    already (a side question that also carried a slot), so no price line is added."""
     if t.session.state in (State.IDLE, State.COLLECTING_INTENT) and not t.u.callback:
         # a new request starts afresh (the profile keeps the name)
         t.session.slots = Slots(client_phone=t.slots.client_phone, topic_style=t.slots.topic_style)
@@ -146,7 +147,7 @@ async def collect_slots(t: Turn, *, tapped: str | None = None) -> State:
     changed = {k for k in after if before.get(k) != after.get(k)} | ({"pick"} if notes.pick else set())
     if changed & _PROGRESS.get(t.session.pending.slot or "", set()):
         t.session.reprompts = {}  # the asked slot moved on: not a repeat of the same question
-    if Intent.PRICE in {s.intent for s in t.u.intents}:
+    if Intent.PRICE in {s.intent for s in t.u.intents} and not answered:
         style = t.slots.style
         t.say(price_answer([style] if style else [], t.kb, t.lang, subscriptions=False))
     try:

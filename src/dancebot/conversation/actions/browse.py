@@ -13,7 +13,7 @@ import re
 from typing import Final
 
 from dancebot.conversation import render
-from dancebot.conversation.actions.booking import absorb, holiday_words
+from dancebot.conversation.actions.booking import absorb, collect_slots, holiday_words
 from dancebot.conversation.actions.common import (
     REPROMPT_LIMIT,
     admin_buttons,
@@ -169,6 +169,9 @@ async def answer_and_return(t: Turn) -> State:
     text = _answer_text(t, short=True)
     if text is None:
         return _unanswered_aside(t)
+    if t.session.state is State.COLLECTING_CONTACT and (t.u.name is not None or (t.u.phone and t.u.phone.valid)):
+        t.say(text)  # "Маша. а сколько стоит абонемент?": the price, and the name asked for is kept
+        return await collect_slots(t, answered=True)
     return _aside(t, text)
 
 
