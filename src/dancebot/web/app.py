@@ -47,11 +47,9 @@ class _CountWebhooks:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/webhook/"):
-            await self._app(scope, receive, send)
-            return
-        conversation: Conversation | None = getattr(scope["app"].state, "conversation", None)
-        if conversation is None:
+        webhook = scope["type"] == "http" and scope["path"].startswith("/webhook/")
+        conversation: Conversation | None = getattr(scope["app"].state, "conversation", None) if webhook else None
+        if conversation is None:  # not a webhook, or the app is still starting
             await self._app(scope, receive, send)
             return
         requests = conversation.processor.requests
