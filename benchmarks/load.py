@@ -35,9 +35,12 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import math
+import multiprocessing
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -47,9 +50,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import sqlalchemy as sa
+import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -58,12 +63,12 @@ if str(ROOT) not in sys.path:
 from benchmarks.lean_http import LeanClient, LeanError  # noqa: E402
 
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
-from dancebot.crm.fake import FakeImpulse, create_fake_impulse  # noqa: E402
+from dancebot.crm.fake import create_fake_impulse  # noqa: E402
 from dancebot.crm.models import normalize_phone  # noqa: E402
 from dancebot.storage import db  # noqa: E402
 from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from dancebot.storage.tables import booking_attempts, messages  # noqa: E402
-from tests.e2e.stack import Stack, free_port, serve_in_thread  # noqa: E402
+from tests.e2e.stack import Stack, free_port  # noqa: E402
 from tests.e2e.stack import _wait_healthy as wait_healthy  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, SentMessage, create_fake_telegram  # noqa: E402
 from tests.stack_fixtures import NOW  # noqa: E402
@@ -391,25 +396,73 @@ async def doubled_replies(database_url: str, delivered: Counter[int]) -> int:
     return made_twice + sent_twice
 
 
-def crm_duplicates(crm: FakeImpulse, phones: set[str]) -> int:
-    """Active reservations of the same class and day for one of our phones, in the CRM itself (http mode)."""
+def crm_duplicates(crm: dict[str, list[dict]], phones: set[str]) -> int:
+    """Active reservations of the same class and day for one of our phones, in the CRM itself (http mode):
+    `crm` is what the fake CRM's process left at exit (`clients`, `reservations`)."""
     phone_of = {}
-    for cid, c in list(crm.clients.items()):
+    for c in crm["clients"]:
         raw = c.get("phone")
         for p in raw if isinstance(raw, list) else [raw]:
             if (e164 := normalize_phone(p)) in phones:
-                phone_of[cid] = e164
+                phone_of[c["id"]] = e164
     seen = Counter(
         (phone_of[r["client"]["id"]], r["schedule"]["id"], r["date"])
-        for r in list(crm.reservations.values())
+        for r in crm["reservations"]
         if r["client"]["id"] in phone_of and not r["deleted"] and not r["archived"]
     )
     return sum(n - 1 for n in seen.values() if n > 1)
 
 
+def _serve_crm(port: int, dump: str, stop: Any) -> None:
+    """The child process of `crm_process`: the fake Impulse on `port` until `stop` is set, then its data to
+    `dump`. (Served from a thread: uvicorn in the main thread would re-raise SIGTERM and die before the dump.)"""
+    crm = create_fake_impulse(api_key=CRM_KEY, today=NOW.date())
+    for template in crm.collections["schedule"].values():  # thousands of bookings: no class may fill up
+        group = template.get("group") or {}
+        if isinstance(group.get("placeCount"), int) and group["placeCount"] > 2:
+            group["placeCount"] = 1_000_000
+    config = uvicorn.Config(crm.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    stop.wait()
+    server.should_exit = True
+    thread.join(10)
+    data = {"clients": list(crm.clients.values()), "reservations": list(crm.reservations.values())}
+    Path(dump).write_text(json.dumps(data, default=str), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def crm_process(dump: Path) -> Iterator[tuple[str, psutil.Process, dict[str, list[dict]]]]:
+    """The fake Impulse (http mode) in a process of its own, started before any thread of this one: its CPU
+    is neither the load generator's nor the bot's, and the bot reaches it over HTTP as it reaches Impulse.
+    Yields (base URL, the process, a dict filled at exit with the CRM's clients and reservations)."""
+    port = free_port()
+    context = multiprocessing.get_context("fork")
+    stop = context.Event()
+    child = context.Process(target=_serve_crm, args=(port, str(dump), stop), daemon=True)
+    child.start()
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            break
+        if time.monotonic() > deadline or not child.is_alive():
+            raise RuntimeError("the fake CRM did not start")
+        time.sleep(0.05)
+    data: dict[str, list[dict]] = {}
+    try:
+        yield f"http://127.0.0.1:{port}", psutil.Process(child.pid), data
+    finally:
+        stop.set()
+        child.join(20)
+        child.terminate()
+        if dump.exists():
+            data.update(json.loads(dump.read_text(encoding="utf-8")))
+
+
 def report(
     args: argparse.Namespace, run: Run, replies: Replies, booked: Counter[int], doubled: int,
-    sampler: ProcessSampler, crm: FakeImpulse | None,
+    sampler: ProcessSampler, crm: dict[str, list[dict]] | None,
 ) -> None:  # fmt: skip
     measured = [s for s in run.sent if s.measured and s.sent_at < run.ends_at]
     accepted = [s for s in measured if s.verdict == "pass"]
@@ -434,8 +487,9 @@ def report(
     def ms(values: list[float]) -> str:
         return " / ".join(f"{percentile(values, q):.0f}" for q in (50, 95, 99)) + " ms"
 
+    crm_label = args.crm + (f" at {args.crm_rps:g} req/s" if args.crm == "http" else "")
     print(f"load: {args.clients} clients, {args.seconds:g} s measured after {args.warmup:g} s warm-up, think "
-          f"{args.think} s, rules mode, CRM {args.crm}, {os.cpu_count()} cores")  # fmt: skip
+          f"{args.think} s, rules mode, CRM {crm_label}, {os.cpu_count()} cores")  # fmt: skip
     rows = [
         ("messages accepted", f"{len(accepted)}", ""),
         ("sustained rate", f"{rate:.1f} msg/s", f"target ≥ {TARGET_RATE:g}"),
@@ -503,8 +557,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", default="0.6:1.2", help="a client's pause between messages, min:max seconds")
     parser.add_argument(
         "--crm", choices=("http", "inprocess"), default="http",
-        help="http: the fake Impulse as an HTTP server, reached like the real one (at Impulse's 3 requests/s); "
-        "inprocess: TEST_MODE's in-process fake in each process (100 requests/s), the app's own capacity",
+        help="http: the fake Impulse as an HTTP server in a process of its own, reached like the real one "
+        "(at --crm-rps); inprocess: TEST_MODE's in-process fake in each process (100 requests/s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--crm-rps", type=float, default=3.0,
+        help="http mode: the bot's requests/s to the CRM (IMPULSE_MAX_RPS); 3 is Impulse's, a high value "
+        "measures the bot itself rather than the CRM's limit",
     )  # fmt: skip
     parser.add_argument("--logs", help="keep the app's and the worker's logs in this folder")
     parser.add_argument(
@@ -515,50 +574,48 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     low, high = (float(x) for x in args.think.split(":"))
 
-    with tempfile.TemporaryDirectory(prefix="dancebot-load-", dir="/tmp") as tmp_dir:
+    with tempfile.TemporaryDirectory(prefix="dancebot-load-", dir="/tmp") as tmp_dir, contextlib.ExitStack() as stack:
         tmp = Path(tmp_dir)
+        crm: dict[str, list[dict]] | None = None
+        env: dict[str, str] = {"TEST_MODE": "true"}
+        crm_group: dict[str, list[psutil.Process]] = {}
+        if args.crm == "http":  # first: the fake CRM's process is forked before this one starts any thread
+            impulse_url, crm_proc, crm = stack.enter_context(crm_process(tmp / "crm.json"))
+            env = {"IMPULSE_API_KEY": CRM_KEY, "IMPULSE_BASE_URL": f"{impulse_url}/api/public",
+                   "IMPULSE_MAX_RPS": str(args.crm_rps)}  # fmt: skip
+            crm_group = {"crm fake": [crm_proc]}
         fake = create_fake_telegram(BOT_TOKEN)
-        crm = create_fake_impulse(api_key=CRM_KEY, today=NOW.date())
-        for template in crm.collections["schedule"].values():  # thousands of bookings: no class may fill up
-            group = template.get("group") or {}
-            if isinstance(group.get("placeCount"), int) and group["placeCount"] > 2:
-                group["placeCount"] = 1_000_000
-        with (
-            servers(tmp) as (redis_url, database_url),
-            fake.serve_in_thread() as tg_url,
-            serve_in_thread(crm.app) as impulse_url,
-        ):
-            env = {
-                "REDIS_URL": redis_url,
-                "DATABASE_URL": database_url,
-                "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
-                "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "TELEGRAM_API_BASE_URL": tg_url,
-                "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
-                "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
+        redis_url, database_url = stack.enter_context(servers(tmp))
+        tg_url = stack.enter_context(fake.serve_in_thread())
+        env |= {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TELEGRAM_API_BASE_URL": tg_url,
+            "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
+            "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
+        }
+        log_dir = Path(args.logs) if args.logs else tmp
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with run_stack(env, log_dir, worker_args=["--telegram-rate", str(args.telegram_rate)]) as bot:
+            groups = {
+                "app": [psutil.Process(bot.procs["serve"].pid)],
+                "worker": [psutil.Process(bot.procs["worker0"].pid)],
+                **server_processes(tmp),
+                **crm_group,
+                "load+fakes (this)": [psutil.Process()],
             }
-            if args.crm == "http":
-                env |= {"IMPULSE_API_KEY": CRM_KEY, "IMPULSE_BASE_URL": f"{impulse_url}/api/public"}
-            else:
-                env["TEST_MODE"] = "true"
-            log_dir = Path(args.logs) if args.logs else tmp
-            log_dir.mkdir(parents=True, exist_ok=True)
-            with run_stack(env, log_dir, worker_args=["--telegram-rate", str(args.telegram_rate)]) as stack:
-                groups = {
-                    "app": [psutil.Process(stack.procs["serve"].pid)],
-                    "worker": [psutil.Process(stack.procs["worker0"].pid)],
-                    **server_processes(tmp),
-                    "load+fakes (this)": [psutil.Process()],
-                }
-                with ProcessSampler(groups) as sampler:
-                    run, replies = asyncio.run(
-                        generate(stack.base_url, fake, args.clients, args.warmup, args.seconds, (low, high), sampler)
-                    )
-                booked = asyncio.run(booked_by_chat(database_url, {c.chat_id for c in run.conversations}))
-                delivered = Counter({c.chat_id: len(replies.of(c.chat_id)) for c in run.conversations})
-                doubled = asyncio.run(doubled_replies(database_url, delivered))
-                report(args, run, replies, booked, doubled, sampler, crm if args.crm == "http" else None)
+            with ProcessSampler(groups) as sampler:
+                run, replies = asyncio.run(
+                    generate(bot.base_url, fake, args.clients, args.warmup, args.seconds, (low, high), sampler)
+                )
+            booked = asyncio.run(booked_by_chat(database_url, {c.chat_id for c in run.conversations}))
+            delivered = Counter({c.chat_id: len(replies.of(c.chat_id)) for c in run.conversations})
+            doubled = asyncio.run(doubled_replies(database_url, delivered))
+        stack.close()  # the fake CRM writes what it holds as it stops
+        report(args, run, replies, booked, doubled, sampler, crm)
     return 0
 
 

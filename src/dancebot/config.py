@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     impulse_tenant: str | None = None
     impulse_api_key: SecretStr | None = None
     impulse_base_url: str | None = None
+    # Requests/s per process (SPEC §9: Impulse's limit is unknown, so 3). Raise it only when Impulse confirms a
+    # higher limit for the tenant; the load benchmark raises it against its fake to measure the bot, not 3/s.
+    impulse_max_rps: float = Field(default=3.0, gt=0, le=1000)
 
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from pydantic import SecretStr
+import pytest
+
+from pydantic import SecretStr, ValidationError
 
 from dancebot.config import Settings
 from dancebot.crm.client import CallRecord
@@ -61,3 +64,31 @@ async def test_tool_call_recorder_writes_the_trace_and_masks_arguments(rt: Runti
         12,
     )
     assert row["arguments"] == {"phone": "+7999****567"}
+
+
+async def test_impulse_max_rps_sets_the_spacing_of_requests_to_a_configured_tenant(settings: Settings) -> None:
+    """IMPULSE_MAX_RPS (default 3, SPEC §9) spaces the requests: at 20/s five calls need 4 gaps of 50 ms,
+    where the default would need 4 × 333 ms."""
+    from dancebot.crm.fake import create_fake_impulse
+    from tests.e2e.stack import serve_in_thread
+
+    fake = create_fake_impulse(api_key="k", today=TODAY)
+    with serve_in_thread(fake.app) as url:
+        configured = settings.model_copy(
+            update={"impulse_base_url": f"{url}/api/public", "impulse_api_key": SecretStr("k"), "impulse_max_rps": 20}
+        )
+        client, _, http = build_impulse_client(configured, on_call=None, tz=VLAD, timeout=2.0)
+        try:
+            started = time.monotonic()
+            for _ in range(5):
+                assert (await client.health_check()).status == "ok"
+            elapsed = time.monotonic() - started
+        finally:
+            await http.aclose()
+    assert 0.2 <= elapsed < 1.2, elapsed
+
+
+def test_impulse_max_rps_must_be_positive() -> None:
+    with pytest.raises(ValidationError, match="impulse_max_rps"):
+        Settings(_env_file=None, impulse_max_rps=0)  # type: ignore[call-arg]
+    assert Settings(_env_file=None).impulse_max_rps == 3.0  # type: ignore[call-arg]

@@ -59,6 +59,7 @@ def build_impulse_client(
             base_url=settings.impulse_url,
             api_key=settings.impulse_api_key.get_secret_value(),
             timeout=timeout,
+            max_rps=settings.impulse_max_rps,
             on_call=on_call,
             tz=tz,
         )
