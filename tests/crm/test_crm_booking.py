@@ -317,3 +317,34 @@ async def test_a_burst_of_bookings_reaches_the_crm_two_at_a_time(
     assert most[0] == BOOKINGS_AT_ONCE
     assert [r.status for r in results] == ["booked"] * 10
     assert set(finished[:2]) == set(phones[:2])  # in the order they came
+
+
+def _reads(fake: FakeImpulse) -> int:
+    return sum(1 for r in fake.requests if (r.entity, r.action) == ("reservation", "list"))
+
+
+async def test_a_client_new_to_the_crm_is_booked_without_reading_reservations(
+    service: CRMService, fake: FakeImpulse
+) -> None:
+    """A client the booking itself created holds nothing: the reservation pages (the whole studio's, from
+    that day on) are not read. A known client's are, every time."""
+    occurrence = await _occ(service, WED_NEXT)
+    assert (await _book(service, occurrence, "+79145550077", "Вика")).status == "booked"
+    assert _reads(fake) == 0
+    assert (await _book(service, occurrence)).status == "booked"  # Maria, a client already
+    assert _reads(fake) == 1
+
+
+async def test_a_client_the_phone_index_missed_still_has_her_reservations_checked(
+    service: CRMService, fake: FakeImpulse
+) -> None:
+    """The admin adds a client and books her while the bot's phone index is a minute old: the create
+    answers "duplicate phone", so she is not new and her reservation is found — no second one."""
+    occurrence = await _occ(service, WED_NEXT)
+    await service.find_client(MARIA)  # the index is built; it is not rebuilt within the minute
+    fake.clients[9100] = {"id": 9100, "name": "Ирина", "phone": ["+79145550088"], "status": {"id": 1}}
+    template = next(t for t in await service.cache.templates() if t.id == occurrence.schedule_id)
+    await service._client.create_booking(9100, template, occurrence.date)  # booked by the admin
+    result = await _book(service, occurrence, "+79145550088", "Ирина")
+    assert (result.status, result.reason) == ("duplicate", "already_booked")
+    assert _stored(fake, WED_NEXT, 9100) == 1

@@ -104,12 +104,12 @@ async def test_unknown_phones_rebuild_the_index_at_most_once_a_minute(service: C
 
 
 async def test_a_created_client_is_found_without_asking_the_crm(service: CRMService, fake: FakeImpulse) -> None:
-    client_id = await service.ensure_client("Ксения", "+79145550011")
-    assert fake.clients[client_id]["name"] == "Ксения"
+    client_id, new = await service.ensure_client("Ксения", "+79145550011")
+    assert new and fake.clients[client_id]["name"] == "Ксения"
     lists = _count(fake, "client")
     found = await service.find_client("8 914 555 00 11")
     assert found is not None and found.id == client_id
-    assert await service.ensure_client("Ксения", "+79145550011") == client_id
+    assert await service.ensure_client("Ксения", "+79145550011") == (client_id, False)
     assert _count(fake, "client") == lists
     assert _count(fake, "client", "update") == 1
 
@@ -117,7 +117,7 @@ async def test_a_created_client_is_found_without_asking_the_crm(service: CRMServ
 async def test_a_client_added_in_the_crm_meanwhile_is_not_duplicated(service: CRMService, fake: FakeImpulse) -> None:
     await service.find_client(MARIA)  # index built; the next minute no rebuild
     fake.clients[9002] = {"id": 9002, "name": "Ирина", "phone": "+79145550022", "status": {"id": 1}}
-    assert await service.ensure_client("Ирина", "+79145550022") == 9002
+    assert await service.ensure_client("Ирина", "+79145550022") == (9002, False)  # not new: holds are read
     assert len([c for c in fake.clients.values() if "9145550022" in str(c.get("phone"))]) == 1
 
 

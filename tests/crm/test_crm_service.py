@@ -102,13 +102,12 @@ async def test_every_crm_call_is_a_tool_call_row_with_the_phone_masked(
         "get_schedule",
         "list_clients",
         "create_client",
-        "list_bookings",
-        "create_booking",
+        "create_booking",  # a client created just now holds no reservations: none are read
     ]
-    assert [r["trace_id"] for r in rows] == [None, "trace-42", "trace-42", "trace-42", "trace-42"]
+    assert [r["trace_id"] for r in rows] == [None, "trace-42", "trace-42", "trace-42"]
     assert all(r["status"] == "ok" and r["latency_ms"] >= 0 for r in rows)
     assert rows[2]["arguments"] == {"name": "Ольга", "phone": "+7914****122"}
-    assert rows[4]["arguments"]["occurrence_id"] == "302:2026-12-09"
+    assert rows[3]["arguments"]["occurrence_id"] == "302:2026-12-09"
     assert "9140001122" not in json.dumps([r["arguments"] for r in rows])
 
 

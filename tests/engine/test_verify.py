@@ -42,7 +42,7 @@ async def test_a_booking_that_lands_late_gets_one_receipt_even_with_two_workers(
     assert await run_due_verifications(rt, conv.crm, now=t0 + 25) == 1  # first read: not there
     assert await _replies(rt, 21) == [] and await rt.redis.zcard(keys.VERIFY) == 1
 
-    client_id = await conv.crm.ensure_client("Вера", PHONE)  # the slow create lands now
+    client_id, _ = await conv.crm.ensure_client("Вера", PHONE)  # the slow create lands now
     template = next(t for t in await conv.crm.cache.templates() if t.id == occ.schedule_id)
     await conv.crm._client.create_booking(client_id, template, occ.date)
 

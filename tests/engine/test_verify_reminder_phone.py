@@ -37,7 +37,7 @@ async def test_a_verified_booking_schedules_reminders_that_check_its_own_phone(r
     await rt.sessions.save_profile("telegram", chat_id, Profile(name="Анна", phone=OTHER))
     t0 = time.time()
     await schedule_verification(rt, job, now=t0)
-    client_id = await conv.crm.ensure_client("Вера", PHONE)  # the slow create landed
+    client_id, _ = await conv.crm.ensure_client("Вера", PHONE)  # the slow create landed
     template = next(t for t in await conv.crm.cache.templates() if t.id == occ.schedule_id)
     await conv.crm._client.create_booking(client_id, template, occ.date)
 

@@ -93,7 +93,7 @@ class BookingFlow:
         rt: Runtime,
         client: ImpulseClient,
         cache: CRMCache,
-        ensure_client: Callable[[str, str], Awaitable[int]],
+        ensure_client: Callable[[str, str], Awaitable[tuple[int, bool]]],
     ) -> None:
         self._rt = rt
         self._client = client
@@ -161,8 +161,10 @@ class BookingFlow:
             trail.note("the class has already started")
             return "rejected", "past"
         try:
-            trail.client_id = await self._ensure_client(name, trail.phone)
-            if await self._holds(trail.client_id, occurrence):
+            trail.client_id, new = await self._ensure_client(name, trail.phone)
+            if new:  # created by this booking: nothing to find in the CRM's reservations (and no pages to read)
+                trail.note("a client new to the CRM: no reservations to check")
+            elif await self._holds(trail.client_id, occurrence):
                 trail.note("the client's CRM reservations already hold this class")
                 return "duplicate", "already_booked"
             template = next((t for t in await self._cache.templates() if t.id == occurrence.schedule_id), None)

@@ -170,6 +170,12 @@ class ImpulseClient:
 
         An unknown outcome here is harmless to resolve by calling again: the duplicate answer gives the id.
         """
+        client_id, _ = await self.register_client(name, phone_e164, last_name)
+        return client_id
+
+    async def register_client(self, name: str, phone_e164: str, last_name: str | None = None) -> tuple[int, bool]:
+        """`create_client`, telling (id, True) when the CRM stored a new client from (id, False) when it
+        answered that the phone is already a client's."""
         async with self._record("create_client", name=name, phone=mask_text(phone_e164)):
             phone = normalize_phone(phone_e164)
             if phone is None:
@@ -185,12 +191,12 @@ class ImpulseClient:
                 body["lastName"] = last_name
             response = await self._send("POST", "client", "update", json=body, create=True)
             if response.status_code >= 500 and (m := _DUPLICATE_CLIENT.search(response.text)):
-                return int(m.group(1))
+                return int(m.group(1)), False
             data = decode_response(response, create=True)
             client_id = data.get("id") if isinstance(data, dict) else None
             if not isinstance(client_id, int):
                 raise CRMProtocolError("client/update answered without an integer id")
-            return client_id
+            return client_id, True
 
     async def create_booking(self, client_id: int, template: ScheduleTemplate, day: dt.date) -> None:
         """Book `client_id` on `template`'s class on `day`. Timeout → `CRMUnknownOutcome`, never retried."""

@@ -97,25 +97,26 @@ class CRMService:
         """The client with this phone (any format the CRM kept), or None; never someone else's."""
         return await self.cache.client_by_phone(phone_e164)
 
-    async def ensure_client(self, name: str, phone_e164: str) -> int:
-        """The client id for this phone, creating the client if the CRM has none.
+    async def ensure_client(self, name: str, phone_e164: str) -> tuple[int, bool]:
+        """(the client id for this phone, whether the CRM created the client just now), creating the client
+        if the CRM has none. A client created just now holds no reservations yet.
 
         A create with an unknown outcome is simply sent again: if the first one was stored, the CRM's
-        duplicate-phone answer gives its id.
+        duplicate-phone answer gives its id (and "not created just now": the answer can't tell whose).
         """
         phone = normalize_phone(phone_e164)
         if phone is None:
             raise ValueError("ensure_client needs a valid phone")
         if (existing := await self.find_client(phone)) is not None:
-            return existing.id
+            return existing.id, False
         first, _, last = " ".join(name.split()).partition(" ")
         try:
-            client_id = await self._client.create_client(first, phone, last_name=last or None)
+            client_id, new = await self._client.register_client(first, phone, last_name=last or None)
         except CRMUnknownOutcome:
-            client_id = await self._client.create_client(first, phone, last_name=last or None)
+            client_id, new = await self._client.register_client(first, phone, last_name=last or None)
         created = Client.model_validate({"id": client_id, "name": first, "lastName": last or None, "phone": [phone]})
         await self.cache.remember_client(created)
-        return client_id
+        return client_id, new
 
     # ---- bookings -------------------------------------------------------------------------------
 
