@@ -139,3 +139,26 @@ async def test_concurrent_lookups_build_the_index_once(service: CRMService, fake
     found = await asyncio.gather(*(service.find_client(p) for p in phones))
     assert [c.id if c else None for c in found[:4]] == [None, 1001, None, 1002]
     assert _count(fake, "client") == 1
+
+
+async def test_the_schedule_read_again_after_a_booking_shows_what_the_crm_changed(
+    service: CRMService, fake: FakeImpulse
+) -> None:
+    """Refreshed after each booking (SPEC §9): a sticker the admin set meanwhile is seen at once; a refresh
+    that brings nothing new keeps the classes already computed (the same objects, nothing expanded again)."""
+    before = await service.occurrences()
+    await service.invalidate_schedule()  # a booking was made
+    unchanged = await service.occurrences()
+    assert _count(fake, "schedule") == 2
+    assert [a is b for a, b in zip(before, unchanged, strict=True)] == [True] * len(before)
+
+    fake.collections["schedule"][302]["sticker"] = {"id": 3, "name": "НЕЛЬЗЯ ПРИСОЕДИНИТЬСЯ"}
+    assert await service.occurrences() == unchanged  # cached for 15 minutes…
+    await service.invalidate_schedule()  # …until the next booking
+    after = {o.occurrence_id: o for o in await service.occurrences()}
+    assert _count(fake, "schedule") == 3
+    wednesday = after["302:2026-12-09"]
+    assert (
+        wednesday.status == "closed"
+        and wednesday.status != {o.occurrence_id: o for o in before}["302:2026-12-09"].status
+    )

@@ -6,7 +6,6 @@ import datetime as dt
 import time
 
 import pytest
-
 from pydantic import SecretStr, ValidationError
 
 from dancebot.config import Settings

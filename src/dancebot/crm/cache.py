@@ -109,10 +109,14 @@ class CRMCache:
             fresh = await fetch()
             payload = {
                 "v": _VERSION,
-                "fetched_at": time.time(),
                 "items": [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh],
             }
-            await self._redis.set(key, json.dumps(payload, ensure_ascii=False), ex=ttl)
+            raw = json.dumps(payload, ensure_ascii=False).encode()
+            await self._redis.set(key, raw, ex=ttl)
+            last = self._parsed.get(key)
+            if last is not None and last[0] == raw:  # refreshed (after a booking) but unchanged: the same models,
+                return list(last[1])  # so what was computed from them (the expanded classes) stays valid
+            self._parsed[key] = (raw, fresh)
             return fresh
 
     async def _read(self, key: str, model: type[M]) -> list[M] | None:

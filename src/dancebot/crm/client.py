@@ -132,6 +132,7 @@ class ImpulseClient:
         self._convention: DateConvention = date_convention
         self._page_size = min(page_size, 1000)
         self._new_client_status_id = new_client_status_id
+        self.max_rps = max_rps  # the CRM's limit, as configured (the limiter keeps it, unless a test injects one)
         self._limiter = limiter or RateLimiter(max_rps)
         self._sort_seen_at: float | None = None  # when reservation/list last proved it honours `sort`
 

@@ -22,10 +22,10 @@ from dancebot.kb.schema import StickerRules
 from dancebot.runtime import Runtime
 from dancebot.storage import keys
 
-__all__ = ["HEALTH_TTL", "BookedClass", "CRMService", "HealthStatus", "sticker_classifier"]
+__all__ = ["HEALTH_TTL", "BookedClass", "CRMService", "HealthStatus", "bookings_at_once", "sticker_classifier"]
 
 HEALTH_TTL = 10
-BOOKINGS_AT_ONCE = 2  # per process; see `CRMService.book`
+BOOKINGS_AT_ONCE = 2  # per process at Impulse's 3 requests/s; see `CRMService.book` and `bookings_at_once`
 HealthStatus = Literal["ok", "down", "auth_error"]
 _HEALTH = keys.cache("crm_health")
 _HEALTH_VALUES: dict[str, HealthStatus] = {"ok": "ok", "down": "down", "auth_error": "auth_error"}
@@ -49,6 +49,13 @@ def sticker_classifier(rules: StickerRules) -> Callable[[str | None], str]:
     return classify
 
 
+def bookings_at_once(max_rps: float) -> int:
+    """How many bookings of one process talk to the CRM at a time: `BOOKINGS_AT_ONCE` at Impulse's 3
+    requests/s, one more per 1.5 requests/s a faster CRM allows (a booking is about 3 requests and should
+    take about a second), at most 32."""
+    return max(BOOKINGS_AT_ONCE, min(32, int(max_rps / 1.5)))
+
+
 class CRMService:
     """The CRM as the conversation engine sees it; one instance per process."""
 
@@ -58,7 +65,7 @@ class CRMService:
         self.cache = CRMCache(rt.redis, client)
         self._stickers = sticker_classifier(rt.kb.stickers)
         self._flow = BookingFlow(rt, client, self.cache, self.ensure_client)
-        self._booking_slots = asyncio.Semaphore(BOOKINGS_AT_ONCE)
+        self._booking_slots = asyncio.Semaphore(bookings_at_once(client.max_rps))
         self._expanded: tuple[object, list[Occurrence], object] | None = None  # the last expansion, reused while valid
 
     # ---- schedule -------------------------------------------------------------------------------
@@ -125,10 +132,11 @@ class CRMService:
     ) -> BookingResult:
         """Book one class exactly once (PRODUCT.md §7.2); see `BookingFlow.book`.
 
-        At most `BOOKINGS_AT_ONCE` bookings of this process talk to the CRM at a time. A booking is a few
-        requests in a row and Impulse allows 3 a second: interleaved, a burst of bookings would each wait
-        on all the others and none would finish in time; one after another, each finishes in a second or
-        two and the rest wait their turn (their chats hold later messages meanwhile, PRODUCT.md §5)."""
+        At most `bookings_at_once` (2 at Impulse's 3 requests/s) of this process talk to the CRM at a
+        time. A booking is a few requests in a row and Impulse allows 3 a second: interleaved, a burst of
+        bookings would each wait on all the others and none would finish in time; one after another, each
+        finishes in a second or two and the rest wait their turn (their chats hold later messages meanwhile,
+        PRODUCT.md §5)."""
         async with self._booking_slots:
             return await self._flow.book(
                 occurrence=occurrence,
