@@ -59,7 +59,7 @@ class CRMCache:
         self._redis = redis
         self._client = client
         self._locks: dict[str, asyncio.Lock] = {}
-        self._parsed: dict[str, tuple[object, list[Any]]] = {}  # key → (the bytes last read, their models)
+        self._parsed: dict[str, tuple[bytes, list[Any]]] = {}  # key → (the bytes last read, their models)
 
     async def templates(self) -> list[ScheduleTemplate]:
         return await self._cached(_SCHEDULE, SCHEDULE_TTL, ScheduleTemplate, self._client.get_schedule)
@@ -107,15 +107,15 @@ class CRMCache:
             if (items := await self._read(key, model)) is not None:
                 return items
             fresh = await fetch()
-            payload = {
-                "v": _VERSION,
-                "items": [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh],
-            }
-            raw = json.dumps(payload, ensure_ascii=False).encode()
-            await self._redis.set(key, raw, ex=ttl)
             last = self._parsed.get(key)
-            if last is not None and last[0] == raw:  # refreshed (after a booking) but unchanged: the same models,
-                return list(last[1])  # so what was computed from them (the expanded classes) stays valid
+            if last is not None and _same(last[1], fresh):  # refreshed (after a booking), unchanged: not dumped
+                raw = last[0]
+            else:
+                dumped = [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh]
+                raw = json.dumps({"v": _VERSION, "items": dumped}, ensure_ascii=False).encode()
+            await self._redis.set(key, raw, ex=ttl)
+            if last is not None and last[0] == raw:  # the same models as before, so what was computed from them
+                return list(last[1])  # (the expanded classes) stays valid
             self._parsed[key] = (raw, fresh)
             return fresh
 
@@ -131,7 +131,7 @@ class CRMCache:
             if payload.get("v") != _VERSION:
                 return None
             items = [model.model_validate(item) for item in payload["items"]]
-            self._parsed[key] = (raw, items)
+            self._parsed[key] = (raw if isinstance(raw, bytes) else raw.encode(), items)
             return list(items)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
             log.warning("crm_cache.unreadable", key=key)
@@ -153,6 +153,11 @@ class CRMCache:
         await pipe.execute()
         log.info("crm_cache.client_index_built", clients=len(clients), phones=len(index))
         return index
+
+
+def _same(old: list[Any], new: list[Any]) -> bool:
+    """The very same model objects (the client hands back its last parse when the CRM sent the same)."""
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
 
 
 def _client_json(client: Client) -> str:

@@ -135,13 +135,19 @@ class ImpulseClient:
         self.max_rps = max_rps  # the CRM's limit, as configured (the limiter keeps it, unless a test injects one)
         self._limiter = limiter or RateLimiter(max_rps)
         self._sort_seen_at: float | None = None  # when reservation/list last proved it honours `sort`
+        self._last_schedule: tuple[list[Any], list[ScheduleTemplate]] | None = None  # (as sent, as parsed)
 
     # ---- contract functions -------------------------------------------------------------------
 
     async def get_schedule(self) -> list[ScheduleTemplate]:
         """Every schedule template (weekly and one-off), all pages."""
         async with self._record("get_schedule"):
-            return _parse(ScheduleTemplate, await self._list_all("schedule"))
+            raw = await self._list_all("schedule")
+            if self._last_schedule is not None and self._last_schedule[0] == raw:  # re-read after a booking,
+                return list(self._last_schedule[1])  # unchanged: the same (frozen) models, not parsed again
+            templates = _parse(ScheduleTemplate, raw)
+            self._last_schedule = (raw, templates)
+            return list(templates)
 
     async def get_groups(self) -> list[Group]:
         async with self._record("get_groups"):
