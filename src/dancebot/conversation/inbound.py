@@ -62,40 +62,59 @@ _LAG_HIGH: Final = 0.010  # later than this, too many turns compute at once: the
 _LAG_LOW: Final = 0.003  # earlier than this with the limit reached: turns mostly wait on I/O, it grows
 _MIN_TURNS: Final = 2
 _TURN_SPACING: Final = 0.005  # while webhooks are in flight, one turn starts computing at most this often
+_MIN_SPACING: Final = 0.0005  # … or, while the acks are fast, this often (`RequestsInFlight.observe`)
+_ACK_TARGET: Final = 0.008  # seconds a webhook request may take in the app before turns are paced harder
 
 
 class RequestsInFlight:
     """Webhook requests this process is answering now (counted by the web layer), and the pacing of turns
     around them. In one event loop an ack queues behind every computing turn's steps: under overload acks
     took seconds (issue 10). So a turn about to compute goes at once when no request is in flight, and
-    otherwise takes the next free slot, one every `_TURN_SPACING` — acks keep most of the loop and turns a
-    steady share (~200/s), never starved as they were when turns simply waited for a quiet moment."""
+    otherwise takes the next free slot, one every `spacing` — acks keep the loop first and turns a steady
+    share, never starved as they were when turns simply waited for a quiet moment.
+
+    The spacing follows the acks: a request answered slower than `_ACK_TARGET` widens it by half (up to
+    `_TURN_SPACING`, the pace that held acks fast at twice the capacity), one answered in under half the
+    target narrows it a little (down to `_MIN_SPACING`). The fixed pace capped turns near 200/s whenever
+    requests were in flight, even with CPU to spare."""
 
     def __init__(self) -> None:
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._next_slot = 0.0
+        self.spacing = _TURN_SPACING
 
     @property
     def busy(self) -> bool:
         return self._count > 0
 
-    def enter(self) -> None:
+    def enter(self) -> float:
+        """A request starts; returns its start, for `leave`."""
         self._count += 1
         self._idle.clear()
+        return time.monotonic()
 
-    def leave(self) -> None:
+    def leave(self, started: float | None = None) -> None:
         self._count -= 1
         if self._count <= 0:
             self._count = 0
             self._idle.set()
+        if started is not None:
+            self.observe(time.monotonic() - started)
+
+    def observe(self, seconds: float) -> None:
+        """How long a request took: the pacing's feedback."""
+        if seconds > _ACK_TARGET:
+            self.spacing = min(_TURN_SPACING, self.spacing * 1.5)
+        elif seconds < _ACK_TARGET / 2:
+            self.spacing = max(_MIN_SPACING, self.spacing * 0.95)
 
     async def give_way(self) -> None:
         while self._count:
             now = time.monotonic()
             if now >= self._next_slot:
-                self._next_slot = now + _TURN_SPACING
+                self._next_slot = now + self.spacing
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), self._next_slot - now)

@@ -53,11 +53,11 @@ class _CountWebhooks:
             await self._app(scope, receive, send)
             return
         requests = conversation.processor.requests
-        requests.enter()
+        started = requests.enter()
         try:
             await self._app(scope, receive, send)
         finally:
-            requests.leave()
+            requests.leave(started)
 
 
 def create_app(settings: Settings) -> FastAPI:
