@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["LeanClient", "LeanError"]
+
+_IDLE_REUSE = 3.0  # seconds a keep-alive connection may idle and still be reused
 
 
 class LeanError(Exception):
@@ -27,6 +30,13 @@ class LeanError(Exception):
 class _Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.used_at = time.monotonic()
+
+    @property
+    def stale(self) -> bool:
+        """Closed by the server, or idle long enough that it may close it while we write (uvicorn drops a
+        keep-alive connection idle 5 s): a request sent on it would fail without being read."""
+        return self.reader.at_eof() or time.monotonic() - self.used_at > _IDLE_REUSE
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -54,6 +64,9 @@ class LeanClient:
         ).encode()
         conn = await self._free.get()
         try:
+            if conn is not None and conn.stale:
+                conn.close()
+                conn = None
             if conn is None:
                 conn = _Conn(*await asyncio.open_connection(self._host, self._port))
             status, answer = await asyncio.wait_for(self._exchange(conn, head + body), self._timeout)
@@ -62,6 +75,7 @@ class LeanClient:
                 conn.close()
             self._free.put_nowait(None)
             raise LeanError(type(exc).__name__) from exc
+        conn.used_at = time.monotonic()
         self._free.put_nowait(conn)
         try:
             return status, json.loads(answer) if answer else None
