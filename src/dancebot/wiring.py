@@ -51,6 +51,7 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
     client, fake, http = build_impulse_client(
         rt.settings, on_call=tool_call_recorder(rt.audit), tz=rt.tz, today=rt.now().date()
     )
+    crm: CRMService | None = None
     try:
         if fake is not None:  # a fresh in-process CRM: what Redis knew about the last one is not true of it
             for pattern in (keys.cache("*"), keys.idempotency("*")):
@@ -66,6 +67,8 @@ async def open_conversation(rt: Runtime) -> AsyncIterator[Conversation]:
             processor = InboundProcessor(rt, runner, AdminCommands(rt, runner))
             yield Conversation(crm, engine, runner, processor, fake, llm)
     finally:
+        if crm is not None:
+            await crm.aclose()
         await http.aclose()
 
 

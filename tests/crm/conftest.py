@@ -65,12 +65,14 @@ def crm_rt(rt: Runtime) -> Runtime:
 
 
 @pytest.fixture
-def service(crm_rt: Runtime, http: httpx.AsyncClient) -> CRMService:
+async def service(crm_rt: Runtime, http: httpx.AsyncClient) -> AsyncIterator[CRMService]:
     """The CRM service on Redis, over the real client and the fake; every call audited as a tool call."""
     client = ImpulseClient(
         http, base_url=BASE_URL, api_key=API_KEY, timeout=0.3, max_rps=1000, on_call=tool_call_recorder(crm_rt.audit)
     )
-    return CRMService(crm_rt, client)
+    service = CRMService(crm_rt, client)
+    yield service
+    await service.aclose()  # a schedule refresh still running stops before the HTTP client closes
 
 
 @pytest.fixture

@@ -55,15 +55,53 @@ async def test_a_booking_refreshes_the_schedule(service: CRMService, fake: FakeI
         occurrence=occurrence, name="Мария", phone_e164=MARIA, channel="telegram", chat_id=1, trace_id="t"
     )
     assert result.status == "booked"
+    await service.cache.refreshed()
+    assert _count(fake, "schedule") == 2  # read again right after the booking…
     await service.occurrences()
-    assert _count(fake, "schedule") == 2
+    assert _count(fake, "schedule") == 2  # …so the next reader finds it fresh
 
 
 async def test_a_cancellation_refreshes_the_schedule(service: CRMService, fake: FakeImpulse) -> None:
     await service.occurrences()
     await service.cancel(5001, phone_e164="+79991234567", occurrence_id="301:2026-12-07")
+    await service.cache.refreshed()
     await service.occurrences()
     assert _count(fake, "schedule") == 2
+
+
+async def test_while_the_schedule_is_refreshed_readers_keep_the_cached_one(
+    service: CRMService, fake: FakeImpulse
+) -> None:
+    """A client asking about the schedule right after someone else's booking is not queued behind the CRM:
+    she gets the schedule cached minutes ago (within its TTL) while the refresh runs."""
+    before = await service.occurrences()
+    fake.hang_seconds = 0.2  # a slow CRM, under the client's 0.3 s timeout
+    fake.set_mode("hang")
+    service.cache.refresh_schedule()
+    started = asyncio.get_running_loop().time()
+    assert await service.occurrences() == before
+    assert asyncio.get_running_loop().time() - started < 0.1
+    await service.cache.refreshed()
+    assert _count(fake, "schedule") == 2
+
+
+async def test_refreshes_asked_for_during_one_coalesce(service: CRMService, fake: FakeImpulse) -> None:
+    await service.occurrences()
+    fake.hang_seconds = 0.05
+    fake.set_mode("hang")
+    for _ in range(10):  # ten bookings finishing while the first refresh is on its way
+        service.cache.refresh_schedule()
+        await asyncio.sleep(0.005)
+    await service.cache.refreshed()
+    assert _count(fake, "schedule") <= 3  # the first read, the refresh, and one more for those asked meanwhile
+
+
+async def test_a_failed_refresh_keeps_the_cached_schedule(service: CRMService, fake: FakeImpulse) -> None:
+    before = await service.occurrences()
+    fake.set_mode("500")
+    service.cache.refresh_schedule()
+    await service.cache.refreshed()
+    assert await service.occurrences() == before  # still within its 15 minutes
 
 
 async def test_schedule_window_holidays_and_stickers(service: CRMService) -> None:
@@ -144,21 +182,21 @@ async def test_concurrent_lookups_build_the_index_once(service: CRMService, fake
 async def test_the_schedule_read_again_after_a_booking_shows_what_the_crm_changed(
     service: CRMService, fake: FakeImpulse
 ) -> None:
-    """Refreshed after each booking (SPEC §9): a sticker the admin set meanwhile is seen at once; a refresh
-    that brings nothing new keeps the classes already computed (the same objects, nothing expanded again)."""
+    """Refreshed after each booking (SPEC §9): a sticker the admin set meanwhile is seen once the refresh
+    is in; a refresh that brings nothing new keeps the classes already computed (the same objects,
+    nothing expanded again)."""
     before = await service.occurrences()
-    await service.invalidate_schedule()  # a booking was made
+    service.cache.refresh_schedule()  # a booking was made
+    await service.cache.refreshed()
     unchanged = await service.occurrences()
     assert _count(fake, "schedule") == 2
     assert [a is b for a, b in zip(before, unchanged, strict=True)] == [True] * len(before)
 
     fake.collections["schedule"][302]["sticker"] = {"id": 3, "name": "НЕЛЬЗЯ ПРИСОЕДИНИТЬСЯ"}
     assert await service.occurrences() == unchanged  # cached for 15 minutes…
-    await service.invalidate_schedule()  # …until the next booking
+    service.cache.refresh_schedule()  # …until the next booking
+    await service.cache.refreshed()
     after = {o.occurrence_id: o for o in await service.occurrences()}
     assert _count(fake, "schedule") == 3
-    wednesday = after["302:2026-12-09"]
-    assert (
-        wednesday.status == "closed"
-        and wednesday.status != {o.occurrence_id: o for o in before}["302:2026-12-09"].status
-    )
+    was = {o.occurrence_id: o for o in before}["302:2026-12-09"]
+    assert after["302:2026-12-09"].status == "closed" != was.status

@@ -121,7 +121,7 @@ class BookingFlow:
                 await self._rt.redis.expire(key, VERIFY_HOLD)
         result = await self._record(outcome, trail)
         if result.status == "booked":
-            await self._cache.invalidate_schedule()
+            self._cache.refresh_schedule()
         return result
 
     async def _hold_for_verification(self, key: str, trail: _Trail) -> None:
@@ -145,7 +145,7 @@ class BookingFlow:
         trail.note(f"verification read #{attempt}: {'stored' if stored else 'not stored'}")
         await self._record(("booked", None) if stored else ("unknown", "unverified"), trail)
         if stored:
-            await self._cache.invalidate_schedule()
+            self._cache.refresh_schedule()
         return stored
 
     async def skip(

@@ -13,6 +13,7 @@ phones cannot hammer the CRM. Concurrent misses in one process share one fetch (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -60,6 +61,8 @@ class CRMCache:
         self._client = client
         self._locks: dict[str, asyncio.Lock] = {}
         self._parsed: dict[str, tuple[bytes, list[Any]]] = {}  # key → (the bytes last read, their models)
+        self._refreshing: asyncio.Task[None] | None = None  # the schedule's background refresh
+        self._refresh_again = False
 
     async def templates(self) -> list[ScheduleTemplate]:
         return await self._cached(_SCHEDULE, SCHEDULE_TTL, ScheduleTemplate, self._client.get_schedule)
@@ -71,8 +74,45 @@ class CRMCache:
         return await self._cached(keys.cache("teachers"), GROUPS_TTL, Teacher, self._client.get_teachers)
 
     async def invalidate_schedule(self) -> None:
-        """Drop the schedule so the next read sees the CRM's state after a booking or cancellation."""
+        """Drop the schedule: the next read waits for the CRM's."""
         await self._redis.delete(_SCHEDULE)
+
+    def refresh_schedule(self) -> None:
+        """After a booking or a cancellation (SPEC §9: refreshed after each booking): the schedule is read
+        again in the background. Until it arrives, readers keep the one cached — still within its TTL, so
+        never an expired schedule — instead of queueing behind the other bookings' CRM requests (at
+        Impulse's 3 requests/s that queue held every client's schedule question for seconds). Asked again
+        while one runs, the refreshes coalesce into one more; a refresh that fails keeps what is cached."""
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refresh_again = True
+            return
+        self._refreshing = asyncio.create_task(self._refresh_schedule(), name="crm-schedule-refresh")
+
+    async def refreshed(self) -> None:
+        """Wait for a schedule refresh in progress (tests, shutdown)."""
+        while self._refreshing is not None and not self._refreshing.done():
+            await asyncio.shield(self._refreshing)
+
+    async def aclose(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+
+    async def _refresh_schedule(self) -> None:
+        self._refresh_again = True
+        while self._refresh_again:
+            self._refresh_again = False
+            try:
+                if not await self._redis.exists(_SCHEDULE):
+                    return  # nothing cached: the next reader fetches it anyway
+                async with self._lock(_SCHEDULE):
+                    await self._store(_SCHEDULE, SCHEDULE_TTL, await self._client.get_schedule())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the CRM or Redis failing: what is cached stays until its TTL
+                log.warning("crm_cache.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+                return
 
     async def client_by_phone(self, phone: str) -> Client | None:
         """The client having this phone (lowest id), from the index; a miss may rebuild it (see module doc)."""
@@ -106,18 +146,20 @@ class CRMCache:
         async with self._lock(key):
             if (items := await self._read(key, model)) is not None:
                 return items
-            fresh = await fetch()
-            last = self._parsed.get(key)
-            if last is not None and _same(last[1], fresh):  # refreshed (after a booking), unchanged: not dumped
-                raw = last[0]
-            else:
-                dumped = [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh]
-                raw = json.dumps({"v": _VERSION, "items": dumped}, ensure_ascii=False).encode()
-            await self._redis.set(key, raw, ex=ttl)
-            if last is not None and last[0] == raw:  # the same models as before, so what was computed from them
-                return list(last[1])  # (the expanded classes) stays valid
-            self._parsed[key] = (raw, fresh)
-            return fresh
+            return await self._store(key, ttl, await fetch())
+
+    async def _store(self, key: str, ttl: int, fresh: list[M]) -> list[M]:
+        last = self._parsed.get(key)
+        if last is not None and _same(last[1], fresh):  # refreshed (after a booking), unchanged: not dumped
+            raw = last[0]
+        else:
+            dumped = [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh]
+            raw = json.dumps({"v": _VERSION, "items": dumped}, ensure_ascii=False).encode()
+        await self._redis.set(key, raw, ex=ttl)
+        if last is not None and last[0] == raw:  # the same models as before, so what was computed from them
+            return list(last[1])  # (the expanded classes) stays valid
+        self._parsed[key] = (raw, fresh)
+        return fresh
 
     async def _read(self, key: str, model: type[M]) -> list[M] | None:
         raw = await self._redis.get(key)

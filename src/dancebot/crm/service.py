@@ -98,6 +98,10 @@ class CRMService:
     async def invalidate_schedule(self) -> None:
         await self.cache.invalidate_schedule()
 
+    async def aclose(self) -> None:
+        """Stop a schedule refresh still running (the process is closing)."""
+        await self.cache.aclose()
+
     # ---- clients --------------------------------------------------------------------------------
 
     async def find_client(self, phone_e164: str) -> Client | None:
@@ -227,7 +231,7 @@ class CRMService:
         The booking's idempotency key goes too: re-booking the class after a cancel is a new booking."""
         await self._client.cancel_booking(reservation_id)
         await self._rt.redis.delete(keys.idempotency(booking_fingerprint(phone_e164, occurrence_id)))
-        await self.cache.invalidate_schedule()
+        self.cache.refresh_schedule()
 
     # ---- health ---------------------------------------------------------------------------------
 
