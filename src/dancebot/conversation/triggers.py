@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from rapidfuzz import fuzz
-
 from dancebot.conversation.session import Session
 from dancebot.conversation.states import Event, State
+from dancebot.understanding.fuzzy import fuzz
 from dancebot.understanding.intents import STRONG, Intent
 from dancebot.understanding.rules import Understanding
 from dancebot.understanding.temporal import TimeConstraint

@@ -31,9 +31,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
-
 from dancebot.channels.message import UnifiedMessage
 from dancebot.kb.schema import KnowledgeBase
 from dancebot.llm.client import LLMClient
@@ -43,6 +40,7 @@ from dancebot.llm.policy import enforce
 from dancebot.llm.prompts import data_block, system_prompt
 from dancebot.logs import get_logger
 from dancebot.understanding.faq import FaqHit
+from dancebot.understanding.fuzzy import Levenshtein, fuzz
 from dancebot.understanding.intents import GOOD, Intent, IntentScore, rank_intents
 from dancebot.understanding.raw import RawSlots, from_raw
 from dancebot.understanding.rules import Understanding

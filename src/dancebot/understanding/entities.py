@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, TypeAlias
 
-from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
-
 from dancebot.kb.schema import KnowledgeBase
+from dancebot.understanding.fuzzy import Levenshtein, fuzz
 from dancebot.understanding.style_lexicon import DANCE_STYLES
 from dancebot.understanding.text import (
     Doc,

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz
-
 from dancebot.kb.schema import FaqEntry, KnowledgeBase, Subscription
 from dancebot.understanding.entities import kb_words
+from dancebot.understanding.fuzzy import fuzz
 from dancebot.understanding.text import analyse, lemma, lemma_forms, morph, tokenize
 
 __all__ = ["FaqHit", "match_faq", "price_answer"]

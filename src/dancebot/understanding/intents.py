@@ -19,9 +19,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
+from dancebot.understanding.fuzzy import Levenshtein, process
 from dancebot.understanding.text import (
     analyse,
     is_cyrillic,

@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from datetime import time
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
-from rapidfuzz.process import extractOne
-
+from dancebot.understanding.fuzzy import Levenshtein, process
 from dancebot.understanding.text import normalize
 
 __all__ = [
@@ -166,7 +164,7 @@ def alternation(words: Iterable[str]) -> str:
 def _correct(word: str) -> str:
     if word in _EXACT_WORDS or word in _FUZZY_STOP:
         return word
-    best = extractOne(word, _FUZZY_TARGETS, scorer=Levenshtein.distance, score_cutoff=1)
+    best = process.extractOne(word, _FUZZY_TARGETS, scorer=Levenshtein.distance, score_cutoff=1)
     return best[0] if best else word
 
 
