@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -37,6 +38,7 @@ SCHEDULE_TTL: Final = 15 * 60
 GROUPS_TTL: Final = 60 * 60
 INDEX_TTL: Final = 60 * 60
 INDEX_REFRESH_S: Final = 60
+REFRESH_GAP: Final = 1.0  # seconds between two starts of the schedule's background refresh
 _VERSION: Final = 1
 _BUILT: Final = "_built"
 _SCHEDULE = keys.cache("schedule")
@@ -63,6 +65,7 @@ class CRMCache:
         self._parsed: dict[str, tuple[bytes, list[Any]]] = {}  # key → (the bytes last read, their models)
         self._refreshing: asyncio.Task[None] | None = None  # the schedule's background refresh
         self._refresh_again = False
+        self._refreshed_at = -math.inf  # when the last refresh started (monotonic)
 
     async def templates(self) -> list[ScheduleTemplate]:
         return await self._cached(_SCHEDULE, SCHEDULE_TTL, ScheduleTemplate, self._client.get_schedule)
@@ -82,7 +85,8 @@ class CRMCache:
         again in the background. Until it arrives, readers keep the one cached — still within its TTL, so
         never an expired schedule — instead of queueing behind the other bookings' CRM requests (at
         Impulse's 3 requests/s that queue held every client's schedule question for seconds). Asked again
-        while one runs, the refreshes coalesce into one more; a refresh that fails keeps what is cached."""
+        while one runs, the refreshes coalesce into one more, at most one a second (`REFRESH_GAP`); a refresh
+        that fails keeps what is cached."""
         if self._refreshing is not None and not self._refreshing.done():
             self._refresh_again = True
             return
@@ -102,7 +106,11 @@ class CRMCache:
     async def _refresh_schedule(self) -> None:
         self._refresh_again = True
         while self._refresh_again:
+            wait = self._refreshed_at + REFRESH_GAP - time.monotonic()
+            if wait > 0:  # one a second at most: bookings finishing meanwhile share the next one
+                await asyncio.sleep(wait)
             self._refresh_again = False
+            self._refreshed_at = time.monotonic()
             try:
                 if not await self._redis.exists(_SCHEDULE):
                     return  # nothing cached: the next reader fetches it anyway
