@@ -68,13 +68,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.*: the same process launcher and fakes as the end-to-end tests
 
+from benchmarks.harness import bot_env, servers  # noqa: E402
 from benchmarks.lean_http import LeanClient, LeanError  # noqa: E402
 
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
 from dancebot.crm.fake import create_fake_impulse  # noqa: E402
 from dancebot.crm.models import normalize_phone  # noqa: E402
 from dancebot.storage import db  # noqa: E402
-from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from dancebot.storage.tables import booking_attempts, messages  # noqa: E402
 from tests.e2e.stack import Stack, free_port  # noqa: E402
 from tests.e2e.stack import _wait_healthy as wait_healthy  # noqa: E402
@@ -536,12 +536,6 @@ def report(
     print("verdict: all targets met" if not missed else f"verdict: missed — {', '.join(missed)}")
 
 
-@contextlib.contextmanager
-def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
-        yield srv.redis_url, srv.database_url
-
-
 def server_processes(tmp: Path) -> dict[str, list[psutil.Process]]:
     """The embedded Redis and PostgreSQL: processes whose command line names this run's temp dir (none when
     REDIS_URL and DATABASE_URL are set)."""
@@ -596,16 +590,8 @@ def main(argv: list[str] | None = None) -> int:
         fake = create_fake_telegram(BOT_TOKEN)
         redis_url, database_url = stack.enter_context(servers(tmp))
         tg_url = stack.enter_context(fake.serve_in_thread())
-        env |= {
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": database_url,
-            "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
-            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "TELEGRAM_API_BASE_URL": tg_url,
-            "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
-            "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
-        }
+        env = bot_env(redis_url, database_url, tg_url, token=BOT_TOKEN, secret=WEBHOOK_SECRET,
+                      admin_chat_id=ADMIN_CHAT_ID, DANCEBOT_FROZEN_NOW=NOW.isoformat(), **env)  # fmt: skip
         log_dir = Path(args.logs) if args.logs else tmp
         log_dir.mkdir(parents=True, exist_ok=True)
         with run_stack(env, log_dir, worker_args=["--telegram-rate", str(args.telegram_rate)]) as bot:

@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
-import os
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.*: the same launcher and client as the conversation tests
 
+from benchmarks.harness import bot_env, servers  # noqa: E402
+
 from dancebot.crm.fake import FakeImpulse, SeedBuilder, create_fake_impulse  # noqa: E402
-from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from tests.conftest import ADMIN_CHAT_ID, BOT_TOKEN, KB_PATH, WEBHOOK_SECRET, with_redis_db  # noqa: E402
 from tests.conversations.harness import Client  # noqa: E402
 from tests.e2e.stack import Stack, run_stack, serve_in_thread  # noqa: E402
@@ -255,29 +253,14 @@ def report(title: str, outcomes: list[Outcome], *, show_transcripts: bool, each:
     print("verdict: all targets met" if ok else "verdict: missed")
 
 
-@contextlib.contextmanager
-def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
-        yield srv.redis_url, srv.database_url
-
-
 def run_studio(studio: Studio, redis_url: str, database_url: str, tmp: Path, parallel: int) -> list[Outcome]:
     """One studio's stack (fake Telegram, its fake CRM, serve + worker), its corpus played through it."""
     tg = create_fake_telegram(BOT_TOKEN)
     crm = create_fake_impulse(api_key=CRM_KEY, today=NOW.date(), seed_data=studio.seed_data)
     with tg.serve_in_thread() as tg_url, serve_in_thread(crm.app) as crm_url:
-        env = {
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": database_url,
-            "KB_PATH": str(studio.kb_path),
-            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "TELEGRAM_API_BASE_URL": tg_url,
-            "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
-            "IMPULSE_API_KEY": CRM_KEY,
-            "IMPULSE_BASE_URL": f"{crm_url}/api/public",
-            "DANCEBOT_FROZEN_NOW": NOW.isoformat(),
-        }
+        env = bot_env(redis_url, database_url, tg_url, token=BOT_TOKEN, secret=WEBHOOK_SECRET,
+                      admin_chat_id=ADMIN_CHAT_ID, kb_path=studio.kb_path, IMPULSE_API_KEY=CRM_KEY,
+                      IMPULSE_BASE_URL=f"{crm_url}/api/public", DANCEBOT_FROZEN_NOW=NOW.isoformat())  # fmt: skip
         logs = tmp / studio.kb_path.parent.name
         logs.mkdir(exist_ok=True)
         with run_stack(env, logs) as stack:

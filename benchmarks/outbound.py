@@ -17,14 +17,11 @@ Figures are printed; the exit code is 0 either way.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from redis import Redis as SyncRedis
@@ -33,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.e2e.stack and the fakes
 
+from benchmarks.harness import bot_env, servers  # noqa: E402
+
 from dancebot.outbound.messages import OutboundJob  # noqa: E402
 from dancebot.outbound.ratelimit import TELEGRAM  # noqa: E402
 from dancebot.storage import keys  # noqa: E402
-from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from tests.e2e.stack import run_stack, serve_in_thread  # noqa: E402
 from tests.fakes.telegram import SentMessage, create_fake_telegram  # noqa: E402
 from tests.fakes.telegram_gate import TelegramGate  # noqa: E402
@@ -85,12 +83,6 @@ def idle_latency(redis: SyncRedis, sent: list[SentMessage], base: int, n: int) -
     return latencies
 
 
-@contextlib.contextmanager
-def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
-        yield srv.redis_url, srv.database_url
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="worker processes sharing the limits")
@@ -104,15 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         fake = create_fake_telegram(BOT_TOKEN)
         gate = TelegramGate(fake.app, limits=True)
         with servers(tmp) as (redis_url, database_url), serve_in_thread(gate) as tg_url:
-            env = {
-                "REDIS_URL": redis_url,
-                "DATABASE_URL": database_url,
-                "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
-                "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "TELEGRAM_API_BASE_URL": tg_url,
-                "TEST_MODE": "true",
-            }
+            env = bot_env(redis_url, database_url, tg_url, token=BOT_TOKEN, secret=WEBHOOK_SECRET, TEST_MODE="true")
             with run_stack(env, tmp, workers=args.workers), SyncRedis.from_url(redis_url) as redis:
                 base = 7_900_000_000 + random.randrange(1_000_000) * 10_000
                 idle = idle_latency(redis, fake.sent, base, args.idle)

@@ -47,14 +47,12 @@ import contextlib
 import itertools
 import math
 import multiprocessing
-import os
 import random
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,12 +68,12 @@ from tests.e2e.stack import run_stack, serve_in_thread  # noqa: E402
 
 CRM_KEY = "bench-impulse-key"
 
+from benchmarks.harness import bot_env, servers  # noqa: E402
 from benchmarks.lean_http import LeanClient, LeanError  # noqa: E402
 
 from dancebot.channels.telegram_updates import text_update  # noqa: E402
 from dancebot.runtime import connect_redis  # noqa: E402
 from dancebot.storage import keys  # noqa: E402
-from dancebot.storage.embedded import configured_or_embedded  # noqa: E402
 from tests.fakes.telegram import SentMessage, create_fake_telegram  # noqa: E402
 
 BOT_TOKEN = "123456789:AAE-bench-token-for-dancebot"
@@ -296,12 +294,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-@contextlib.contextmanager
-def servers(tmp: Path) -> Iterator[tuple[str, str]]:
-    with configured_or_embedded(os.environ.get("REDIS_URL"), os.environ.get("DATABASE_URL"), tmp / "servers") as srv:
-        yield srv.redis_url, srv.database_url
-
-
 def report(args: argparse.Namespace, pools: list[list[int]], posts: list[Post], sent: list[SentMessage],
            rss: RssSampler) -> None:  # fmt: skip
     measured = [p for p in posts if p.measured]
@@ -466,17 +458,9 @@ def main(argv: list[str] | None = None) -> int:
             fake.serve_in_thread() as tg_url,
             serve_in_thread(impulse.app) as impulse_url,
         ):
-            env = {
-                "REDIS_URL": redis_url,
-                "DATABASE_URL": database_url,
-                "KB_PATH": str(ROOT / "knowledge" / "studio.yaml"),
-                "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "TELEGRAM_API_BASE_URL": tg_url,
-                "ADMIN_CHAT_ID": str(ADMIN_CHAT_ID),
-                "IMPULSE_API_KEY": CRM_KEY,
-                "IMPULSE_BASE_URL": f"{impulse_url}/api/public",
-            }
+            env = bot_env(redis_url, database_url, tg_url, token=BOT_TOKEN, secret=WEBHOOK_SECRET,
+                          admin_chat_id=ADMIN_CHAT_ID, IMPULSE_API_KEY=CRM_KEY,
+                          IMPULSE_BASE_URL=f"{impulse_url}/api/public")  # fmt: skip
             worker_args = ("--telegram-rate", str(args.telegram_rate))
             with run_stack(env, tmp, worker_args=worker_args) as stack:
                 if args.crm_delay:
