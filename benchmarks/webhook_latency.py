@@ -3,6 +3,7 @@
     python benchmarks/webhook_latency.py [--chats 20 --rate 50 --seconds 20 --warmup 3]
     python benchmarks/webhook_latency.py --rate 100 --crm-delay 1        # a slow CRM (issue 10)
     python benchmarks/webhook_latency.py --overload --crm-delay 1        # twice the measured capacity
+    python benchmarks/webhook_latency.py --overload --capacity 100 --crm-delay 1   # 200 msg/s, no ramp
 
 Starts embedded Redis and PostgreSQL in a temp dir (or uses REDIS_URL and DATABASE_URL when both are set),
 the fake Telegram Bot API in a thread, and `dancebot serve` + `dancebot worker` as processes; then
@@ -31,6 +32,8 @@ backlog 2 s after the last message, ack p95 on target), found by a ramp from `--
 ×1.25 of `--step-seconds` each — then offers twice that rate for `--seconds` and reports the throughput
 held and how fast acks stay. (A draining burst measured turns alone, without their acks: once the load
 client stopped eating half a core it read 324 msg/s, a rate the bot cannot hold with its acks.)
+`--capacity R` skips the ramp and offers 2R: the same overload at a fixed rate, to compare two versions
+on a machine whose ramp result moves from run to run.
 
 The worker runs with `--telegram-rate` (default 1000/s, Telegram's paid-broadcast ceiling) instead of the
 30/s a bot gets by default: at 100 msg/s the replies would otherwise queue behind the Bot API's limit
@@ -392,8 +395,8 @@ def keeps_pace(args: argparse.Namespace, stack_url: str, sent: list[SentMessage]
 def overload(args: argparse.Namespace, stack_url: str, sent: list[SentMessage], redis_url: str) -> None:
     """Capacity = the highest steady rate the replies keep pace with (a ramp), then twice that rate offered;
     throughput and acks reported."""
-    capacity, rate = 0.0, args.ramp_from
-    while True:
+    capacity, rate = args.capacity or 0.0, args.ramp_from
+    while not args.capacity:
         ok, line = keeps_pace(args, stack_url, sent, rate)
         print(f"  ramp: {line}{'' if ok else '  ← beyond capacity'}")
         if not ok:
@@ -443,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--telegram-rate", type=float, default=1000.0, help="the worker's Telegram sends/s")
     parser.add_argument("--overload", action="store_true", help="measure capacity, then offer twice it")
     parser.add_argument("--ramp-from", type=float, default=100.0, help="first rate of the capacity ramp (×1.25)")
+    parser.add_argument("--capacity", type=float, default=0.0, help="skip the ramp: offer twice this rate")
     parser.add_argument("--step-seconds", type=float, default=6.0, help="seconds of each ramp step")
     args = parser.parse_args(argv)
     if args.crm_share is None:

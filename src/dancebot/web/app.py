@@ -1,5 +1,7 @@
-"""FastAPI app: the webhook ingress and /health (PRODUCT.md §3.2). Routes stay tiny (STYLE: PTB's webhook
-handler checks the secret, parses into a typed update, hands it on and returns).
+"""The service's web app: the webhook ingress and /health (PRODUCT.md §3.2). Routes stay tiny (STYLE: PTB's
+webhook handler checks the secret, parses into a typed update, hands it on and returns). `POST
+/webhook/telegram`, the hottest path, is a plain ASGI handler in front of FastAPI (`web/telegram.py`);
+WhatsApp's routes and /health are FastAPI routes.
 
 The webhook answers once the message is durably accepted in Redis (`InboundProcessor.accept`); its turn
 runs later in this process (`InboundProcessor.run`, started with the app), never inside the request.
@@ -15,23 +17,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dancebot.channels import telegram
 from dancebot.config import Settings
 from dancebot.llm.health import degradation_level
 from dancebot.logs import get_logger
 from dancebot.runtime import Runtime, open_runtime
 from dancebot.storage import db
-from dancebot.web import body as body_json
+from dancebot.web import telegram as tg_webhook
 from dancebot.web import whatsapp
 from dancebot.web.body import MAX_BODY
-from dancebot.web.body import error_response as _error
-from dancebot.web.body import read_body as _read_body
 from dancebot.wiring import Conversation, open_conversation
 
 __all__ = ["MAX_BODY", "create_app"]
@@ -39,28 +38,48 @@ __all__ = ["MAX_BODY", "create_app"]
 log = get_logger(__name__)
 
 
-class _CountWebhooks:
-    """Counts webhook requests in flight for the turn dispatcher, which gives them the event loop first
-    (`RequestsInFlight`). Plain ASGI: no per-request cost beyond two calls."""
+class _Webhooks:
+    """The app's outer ASGI layer. It counts webhook requests in flight for the turn dispatcher, which
+    gives them the event loop first (`RequestsInFlight`), and answers `POST /webhook/telegram` itself,
+    without FastAPI's stack (`web/telegram.py`); every other request goes to FastAPI."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: FastAPI, secret: str) -> None:
         self._app = app
+        self._secret = secret
+
+    @property
+    def state(self) -> State:
+        """FastAPI's state (the runtime and the conversation, once started)."""
+        return self._app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         webhook = scope["type"] == "http" and scope["path"].startswith("/webhook/")
-        conversation: Conversation | None = getattr(scope["app"].state, "conversation", None) if webhook else None
+        conversation: Conversation | None = getattr(self._app.state, "conversation", None) if webhook else None
         if conversation is None:  # not a webhook, or the app is still starting
+            if webhook and scope["path"] == tg_webhook.PATH:
+                await _not_ready(send)
+                return
             await self._app(scope, receive, send)
             return
-        requests = conversation.processor.requests
-        started = requests.enter()
+        processor = conversation.processor
+        started = processor.requests.enter()
         try:
-            await self._app(scope, receive, send)
+            if scope["path"] == tg_webhook.PATH and scope["method"] == "POST":
+                rt: Runtime = self._app.state.rt
+                await tg_webhook.handle(scope, receive, send, secret=self._secret, rt=rt, processor=processor)
+            else:
+                await self._app(scope, receive, send)
         finally:
-            requests.leave(started)
+            processor.requests.leave(started)
 
 
-def create_app(settings: Settings) -> FastAPI:
+async def _not_ready(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"starting"})
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    """The service's ASGI app: `_Webhooks` in front of FastAPI (whose `state` holds the runtime)."""
     settings.require("telegram_webhook_secret")
     secret = settings.required_secret("telegram_webhook_secret")
 
@@ -79,33 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await turns
 
     app = FastAPI(title="DanceBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(_CountWebhooks)
     app.include_router(whatsapp.router)  # GET/POST /webhook/whatsapp (web/whatsapp.py)
-
-    @app.post("/webhook/telegram")
-    async def webhook_telegram(request: Request) -> JSONResponse:
-        if not telegram.secret_matches(request.headers.get("x-telegram-bot-api-secret-token"), secret):
-            return _error(401, "invalid secret token")
-        body = await _read_body(request)
-        if body is None:
-            return _error(413, "body too large")
-        try:
-            data: Any = body_json.loads(body)
-        except ValueError:
-            return _error(400, "body is not JSON")
-        try:
-            msg = telegram.parse_update(data)
-        except telegram.InvalidUpdate as exc:  # SPEC §4: never refused for its shape, or Telegram holds the chat
-            log.warning("webhook.unreadable_update", error=str(exc))
-            rt: Runtime = request.app.state.rt
-            raw = body_json.excerpt(body)
-            await rt.audit.error(trace_id=None, source="telegram", kind="unreadable_update", message=str(exc), raw=raw)
-            return JSONResponse({"ok": True, "ignored": True, "error": str(exc)})
-        if msg is None:
-            log.info("webhook.ignored_update", update_id=data.get("update_id"))
-            return JSONResponse({"ok": True, "ignored": True})
-        verdict = await request.app.state.conversation.processor.accept(msg)  # durably accepted; the turn runs later
-        return JSONResponse({"ok": True, "result": verdict.value})
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
@@ -134,4 +127,4 @@ def create_app(settings: Settings) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if redis_ok else 503)
 
-    return app
+    return _Webhooks(app, secret)

@@ -9,8 +9,18 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive
 
-__all__ = ["KEPT_CHARS", "MAX_BODY", "error_response", "excerpt", "loads", "read_body"]
+__all__ = [
+    "KEPT_CHARS",
+    "MAX_BODY",
+    "Disconnected",
+    "error_response",
+    "excerpt",
+    "loads",
+    "read_asgi_body",
+    "read_body",
+]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -53,6 +63,28 @@ async def read_body(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class Disconnected(Exception):
+    """The client went away before its body was read."""
+
+
+async def read_asgi_body(receive: Receive, declared: bytes | None) -> bytes | None:
+    """`read_body` for a plain ASGI handler: `declared` is the raw Content-Length header, if any."""
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def error_response(status: int, detail: str) -> JSONResponse:
