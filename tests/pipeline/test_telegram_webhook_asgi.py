@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from dancebot.channels.gate import Verdict
 from dancebot.channels.message import UnifiedMessage
 from dancebot.channels.telegram_updates import text_update
+from dancebot.config import Settings
 from dancebot.web import telegram as tg_webhook
 from dancebot.web.body import MAX_BODY
 
@@ -145,3 +146,20 @@ async def test_a_sender_gone_before_its_body_arrived_gets_nothing_and_nothing_is
     processor = Accepting()
     assert await call(b"", disconnect=True, processor=processor) == (None, None)
     assert processor.accepted == []
+
+
+async def test_before_the_app_has_started_a_webhook_gets_503_so_telegram_retries(settings: Settings) -> None:
+    from dancebot.web.app import create_app
+
+    app = create_app(settings)  # no lifespan run: no runtime, no dispatcher yet
+    scope = {"type": "http", "method": "POST", "path": tg_webhook.PATH, "headers": []}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": update_bytes(), "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 503

@@ -54,15 +54,7 @@ def excerpt(body: bytes) -> str:
 async def read_body(request: Request) -> bytes | None:
     """The raw body, or None when it exceeds MAX_BODY (checked while streaming, not only by header)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_asgi_body(request.receive, declared.encode("latin-1") if declared is not None else None)
 
 
 class Disconnected(Exception):
@@ -70,7 +62,8 @@ class Disconnected(Exception):
 
 
 async def read_asgi_body(receive: Receive, declared: bytes | None) -> bytes | None:
-    """`read_body` for a plain ASGI handler: `declared` is the raw Content-Length header, if any."""
+    """The raw body from an ASGI `receive`, or None when it exceeds MAX_BODY; `declared` is the raw
+    Content-Length header, if any. `Disconnected` when the client goes away first."""
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         return None
     chunks, size = [], 0
