@@ -233,3 +233,32 @@ async def test_buffers_filled_before_the_ready_index_are_found_at_start(
     finally:
         stop.set()
         await task
+
+
+async def test_turns_waiting_on_a_slow_crm_hold_no_place_of_the_turns_that_could_run(
+    rt: Runtime, conv: Conversation
+) -> None:
+    """Room for two turns at once (as under overload, when the limit shrinks to its floor), four schedule
+    questions waiting on a hung CRM: a fifth chat's question is still answered at once (`waits.outside`)."""
+    assert conv.fake_crm is not None
+    processor = InboundProcessor(rt, conv.runner, AdminCommands(rt, conv.runner), concurrency=2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(processor.run(stop))
+    await rt.redis.delete(keys.cache("schedule"))
+    conv.fake_crm.hang_seconds = 4.0
+    conv.fake_crm.set_mode("hang")
+    try:
+        for chat in (311, 312, 313, 314):
+            await processor.accept(said(chat, "какое расписание на хилс на завтра?"))
+        await asyncio.sleep(0.3)  # all four now wait on the CRM
+        started = time.monotonic()
+        await processor.accept(said(315, "где вы находитесь?"))
+        await until(replies(rt, 315), timeout=3.0)
+        assert time.monotonic() - started < 2.0  # not behind the hung CRM (4 s)
+        assert all([await queued(rt, c) == [] for c in (311, 312, 313, 314)])  # still waiting
+    finally:
+        conv.fake_crm.set_mode(None)
+        for chat in (311, 312, 313, 314):
+            await until(replies(rt, chat))
+        stop.set()
+        await task

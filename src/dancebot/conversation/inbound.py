@@ -34,6 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from dancebot import waits
 from dancebot.channels import gate
 from dancebot.channels.message import Channel, UnifiedMessage
 from dancebot.conversation import inbox
@@ -58,8 +59,8 @@ _BUSY_RETRY: Final = 0.1  # a chat whose lock another process holds is tried aga
 _FAILED_RETRY: Final = 1.0
 _SHUTDOWN_GRACE: Final = 25.0  # turns in flight at shutdown may finish (a booking waits ≤ 30 s on the CRM)
 _LAG_PROBE: Final = 0.01  # seconds between two looks at how late the event loop runs
-_LAG_HIGH: Final = 0.010  # later than this, too many turns compute at once: the limit shrinks
-_LAG_LOW: Final = 0.003  # earlier than this with the limit reached: turns mostly wait on I/O, it grows
+_LAG_HIGH: Final = 0.006  # later than this, too many turns compute at once: the limit shrinks
+_LAG_LOW: Final = 0.002  # earlier than this with the limit reached: the loop has room, it grows
 _MIN_TURNS: Final = 2
 _TURN_SPACING: Final = 0.005  # while webhooks are in flight, one turn starts computing at most this often
 _MIN_SPACING: Final = 0.0005  # … or, while the acks are fast, this often (`RequestsInFlight.observe`)
@@ -147,6 +148,7 @@ class InboundProcessor:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, float] = {}  # member → monotonic time before which it is not retried
         self._limit = float(_MIN_TURNS)  # turns at once now: adapts to how late the event loop runs
+        self._outside = 0  # turns of `_active` waiting on the CRM or the LLM (`waits.outside`): not counted
         self.requests = RequestsInFlight()  # the web layer counts its webhook requests here
 
     # ---- the entry point ------------------------------------------------------------------------
@@ -165,24 +167,16 @@ class InboundProcessor:
             if await redis.set(seen, 1, nx=True, ex=gate.DEDUP_TTL) is None:
                 return gate.Verdict.DUPLICATE  # a redelivered /reply must not reach the client twice
             try:
-                waiting = await inbox.accept(redis, msg, jobs=[tap] if tap else [])
+                await inbox.accept(redis, msg, jobs=[tap] if tap else [])
             except BaseException:
                 await gate.forget(redis, msg)
                 raise
-        else:
-            log.info(
-                "inbound.message",
-                type=msg.message_type,
-                text=msg.text or msg.callback_data or msg.contact_phone,
-                edit=msg.is_edit,
-            )
-            verdict, first_spam, waiting = await inbox.accept_checked(redis, msg, jobs=[tap] if tap else [])
+        else:  # logged when its turn runs ("inbound.message"): under overload every ack's cost counts
+            verdict, first_spam, _ = await inbox.accept_checked(redis, msg, jobs=[tap] if tap else [])
             if verdict is not gate.Verdict.PASS:
                 if verdict is not gate.Verdict.SPAM or first_spam:
                     log.info("inbound.dropped", reason=verdict.value, message_id=msg.message_id)
                 return verdict
-        if waiting > 1:
-            log.info("inbound.waiting", waiting=waiting)  # behind earlier messages of the chat
         self._wake.set()
         return gate.Verdict.PASS
 
@@ -218,18 +212,32 @@ class InboundProcessor:
     async def _adapt(self, stop: asyncio.Event) -> None:
         """Set how many turns run at once from how late the event loop runs a short sleep (AIMD).
 
-        Turns compute in the same loop as the webhook: too many at once and a request waits behind all
-        their steps. Late → the limit shrinks; on time with the limit reached → it grows by one, so
-        turns that only wait on the CRM do not hold the others back. Within [2, concurrency]."""
+        Turns run in the same loop as the webhook: every step of every running turn that is ready goes
+        before a request's next step, so too many at once and an ack waits behind them all (each ack
+        crosses the loop two or three times). Late → the limit shrinks, whatever else is in flight; on
+        time with the limit reached → it grows by one. Turns waiting on the CRM or the LLM are not counted
+        (`waits.outside`): a slow CRM never takes the places of the turns that could compute. Within
+        [2, concurrency]."""
         while not stop.is_set():
             started = time.perf_counter()
             await asyncio.sleep(_LAG_PROBE)
             late = time.perf_counter() - started - _LAG_PROBE
-            if late > _LAG_HIGH and not self.requests.busy:  # with webhooks in flight turns are paced anyway
+            if late > _LAG_HIGH:
                 self._limit = max(float(_MIN_TURNS), self._limit * 0.8)
-            elif late < _LAG_LOW and len(self._active) >= int(self._limit):
+            elif late < _LAG_LOW and self._running >= int(self._limit):
                 self._limit = min(float(self._concurrency), self._limit + 1)
                 self._wake.set()
+
+    @property
+    def _running(self) -> int:
+        """Turns that hold a place: started, and not waiting on the CRM or the LLM."""
+        return len(self._active) - self._outside
+
+    def _note_outside(self, delta: int) -> None:
+        """A turn starts (+1) or stops (-1) waiting on the CRM or the LLM; a place frees up or is taken."""
+        self._outside += delta
+        if delta > 0:
+            self._wake.set()
 
     async def drain(self) -> int:
         """Run every turn waiting now, in this task; returns how many chats were handled (tests)."""
@@ -241,7 +249,7 @@ class InboundProcessor:
         return handled
 
     async def _schedule(self) -> None:
-        free = int(self._limit) - len(self._active)
+        free = int(self._limit) - self._running
         if free <= 0:
             return
         now = time.monotonic()
@@ -256,6 +264,7 @@ class InboundProcessor:
             free -= 1
 
     async def _chat_task(self, member: str) -> None:
+        waits.TurnWaits(self._note_outside).install()  # this task's context only
         retry_after = 0.0
         try:
             channel, chat_id = inbox.parse_member(member)
@@ -321,6 +330,13 @@ class InboundProcessor:
             await self._set_aside(channel, chat_id, raw, "-", "unreadable message")
             return
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
+        if not self._is_admin(msg):
+            log.info(
+                "inbound.message",
+                type=msg.message_type,
+                text=msg.text or msg.callback_data or msg.contact_phone,
+                edit=msg.is_edit,
+            )
         if not await inbox.begin(redis, channel, chat_id, msg.dedup_id):
             log.info("inbound.already_done", message_id=msg.message_id)
             await inbox.commit(redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id), session=None)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from dancebot import waits
 from dancebot.crm.client import ImpulseClient
 from dancebot.crm.models import Client, Group, ScheduleTemplate, Teacher, normalize_phone
 from dancebot.logs import get_logger
@@ -132,10 +133,11 @@ class CRMCache:
             return _client_from(raw)
         if built is not None and not await self._redis.set(_INDEX_REFRESH, 1, nx=True, ex=INDEX_REFRESH_S):
             return None  # the index was rebuilt less than a minute ago: the phone is really unknown
-        async with self._lock(_INDEX):
-            raw, built_now = await self._redis.hmget(_INDEX, [wanted, _BUILT])
-            if raw is None and built_now == built:  # nobody rebuilt it while this task waited
-                raw = (await self._rebuild_index()).get(wanted)
+        with waits.outside():
+            async with self._lock(_INDEX):
+                raw, built_now = await self._redis.hmget(_INDEX, [wanted, _BUILT])
+                if raw is None and built_now == built:  # nobody rebuilt it while this task waited
+                    raw = (await self._rebuild_index()).get(wanted)
         return _client_from(raw) if raw is not None else None
 
     async def remember_client(self, client: Client) -> None:
@@ -151,10 +153,11 @@ class CRMCache:
     async def _cached(self, key: str, ttl: int, model: type[M], fetch: Callable[[], Awaitable[list[M]]]) -> list[M]:
         if (items := await self._read(key, model)) is not None:
             return items
-        async with self._lock(key):
-            if (items := await self._read(key, model)) is not None:
-                return items
-            return await self._store(key, ttl, await fetch())
+        with waits.outside():  # waiting for another turn's fetch, or fetching: the CRM's time, not ours
+            async with self._lock(key):
+                if (items := await self._read(key, model)) is not None:
+                    return items
+                return await self._store(key, ttl, await fetch())
 
     async def _store(self, key: str, ttl: int, fresh: list[M]) -> list[M]:
         last = self._parsed.get(key)

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from dancebot import waits
 from dancebot.crm.errors import (
     CRMAuthError,
     CRMError,
@@ -356,16 +357,17 @@ class ImpulseClient:
         return await self._send_once(method, entity, action, json=json, create=create)
 
     async def _send_once(self, method: str, entity: str, action: str, *, json: Any, create: bool) -> httpx.Response:
-        await self._limiter.acquire()
-        with map_transport_errors(create=create):
-            async with asyncio.timeout(self._timeout):
-                response = await self._http.request(
-                    method,
-                    f"{self._base_url}/{entity}/{action}",
-                    json=json,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                )
+        with waits.outside():  # a turn waiting on Impulse holds none of the app's turn places
+            await self._limiter.acquire()
+            with map_transport_errors(create=create):
+                async with asyncio.timeout(self._timeout):
+                    response = await self._http.request(
+                        method,
+                        f"{self._base_url}/{entity}/{action}",
+                        json=json,
+                        headers=self._headers,
+                        timeout=self._timeout,
+                    )
         return response
 
     def _reservation(self, item: ReservationItem) -> Reservation:

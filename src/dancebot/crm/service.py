@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from dancebot import waits
 from dancebot.crm.booking import BookingFlow, BookingResult, booking_fingerprint
 from dancebot.crm.cache import CRMCache
 from dancebot.crm.client import ImpulseClient
@@ -141,15 +142,16 @@ class CRMService:
         bookings would each wait on all the others and none would finish in time; one after another, each
         finishes in a second or two and the rest wait their turn (their chats hold later messages meanwhile,
         PRODUCT.md §5)."""
-        async with self._booking_slots:
-            return await self._flow.book(
-                occurrence=occurrence,
-                name=name,
-                phone_e164=phone_e164,
-                channel=channel,
-                chat_id=chat_id,
-                trace_id=trace_id,
-            )
+        with waits.outside():  # waiting for a booking's turn at the CRM, then on the CRM
+            async with self._booking_slots:
+                return await self._flow.book(
+                    occurrence=occurrence,
+                    name=name,
+                    phone_e164=phone_e164,
+                    channel=channel,
+                    chat_id=chat_id,
+                    trace_id=trace_id,
+                )
 
     async def verify_booking(
         self, *, occurrence: Occurrence, phone_e164: str, channel: str, chat_id: int, trace_id: str, attempt: int

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from dancebot import waits
 from dancebot.llm.budget import BudgetGuard
 from dancebot.llm.jsonparse import JSON_ONLY_INSTRUCTION, parse_json_object, parse_or_retry
 from dancebot.llm.result import ERROR_OUTCOMES, LLMConfig, LLMResult, Outcome, combine, estimate_tokens
@@ -197,14 +198,15 @@ class LLMClient:
         usage: tuple[int | None, int | None] = (None, None)
         outcome: Outcome = "ok"
         try:
-            async with asyncio.timeout(timeout_s or self.config.timeout_s):
-                response = await self._openai.chat.completions.create(
-                    model=self.config.model,
-                    messages=list(messages),
-                    temperature=0,
-                    max_tokens=min(max_tokens or self.config.max_tokens, self.config.max_tokens),
-                    response_format={"type": "json_object"} if self.config.json_mode else omit,
-                )
+            with waits.outside():  # a turn waiting on the LLM holds none of the app's turn places
+                async with asyncio.timeout(timeout_s or self.config.timeout_s):
+                    response = await self._openai.chat.completions.create(
+                        model=self.config.model,
+                        messages=list(messages),
+                        temperature=0,
+                        max_tokens=min(max_tokens or self.config.max_tokens, self.config.max_tokens),
+                        response_format={"type": "json_object"} if self.config.json_mode else omit,
+                    )
             content, prompt_used, completion_used = _reply(response)
             usage = (prompt_used, completion_used)
             if not isinstance(content, str) or not content.strip():
