@@ -27,8 +27,10 @@ messages (default 2 %: at 100 msg/s about two a second, within the 3 requests/s 
 itself against Impulse) are schedule questions meeting a cold schedule cache (as after a booking
 invalidated it), so their turns wait on the CRM; latencies are reported for them and the rest apart.
 
-`--overload` first measures capacity — the highest steady rate whose replies keep pace (≥ 95 %, no
-backlog 2 s after the last message, ack p95 on target), found by a ramp from `--ramp-from` in steps of
+`--overload` first measures capacity — the highest steady rate at which the normal run's targets hold:
+replies keep pace (≥ 95 %, no backlog 2 s after the last message), ack p95 < 20 ms and reply p95 < 100 ms
+(every message of a step needs no CRM call; a rate whose replies take seconds each is not handled, its
+backlog just grows more slowly than the ramp can see), found by a ramp from `--ramp-from` in steps of
 ×1.25 of `--step-seconds` each — then offers twice that rate for `--seconds` and reports the throughput
 held and how fast acks stay. (A draining burst measured turns alone, without their acks: once the load
 client stopped eating half a core it read 324 msg/s, a rate the bot cannot hold with its acks.)
