@@ -43,7 +43,7 @@ async def test_the_last_request_ending_lets_waiting_turns_go() -> None:
     await asyncio.sleep(0)
     requests.leave()
     await asyncio.wait_for(asyncio.gather(*waiting), timeout=0.05)  # no waiting for their slots
-    assert not requests.busy
+    await asyncio.wait_for(asyncio.gather(*(requests.give_way() for _ in range(20))), timeout=0.01)  # none in flight
 
 
 async def test_the_pace_loosens_while_acks_are_fast_and_tightens_when_they_slow() -> None:
@@ -74,4 +74,5 @@ async def test_a_slow_request_measured_by_leave_tightens_the_pace() -> None:
     started = requests.enter()
     await asyncio.sleep(0.02)  # an ack the turns held up
     requests.leave(started)
-    assert requests.spacing == min(_TURN_SPACING, loose * 1.5) and not requests.busy
+    assert requests.spacing == min(_TURN_SPACING, loose * 1.5)
+    await asyncio.wait_for(asyncio.gather(*(requests.give_way() for _ in range(20))), timeout=0.01)  # none in flight

@@ -86,10 +86,6 @@ class RequestsInFlight:
         self._next_slot = 0.0
         self.spacing = _TURN_SPACING
 
-    @property
-    def busy(self) -> bool:
-        return self._count > 0
-
     def enter(self) -> float:
         """A request starts; returns its start, for `leave`."""
         self._count += 1
