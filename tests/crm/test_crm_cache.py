@@ -41,11 +41,31 @@ async def test_a_fresh_cache_is_served_while_the_crm_is_down(service: CRMService
 async def test_an_expired_cache_with_the_crm_down_raises(
     service: CRMService, fake: FakeImpulse, mode: str, error: type[Exception]
 ) -> None:
+    from dancebot.crm.cache import LOCAL_FOR
+
     await service.occurrences()
-    await service._rt.redis.delete(keys.cache("schedule"))  # the 15 minutes are over
+    await service._rt.redis.pexpire(keys.cache("schedule"), int(LOCAL_FOR * 1000) + 500)  # nearly over…
+    await asyncio.sleep(LOCAL_FOR + 0.05)
+    await service.occurrences()  # read with 0.45 s left: the process keeps it no longer than that
+    await asyncio.sleep(0.5)  # …and now the 15 minutes are over
     fake.set_mode(mode)  # type: ignore[arg-type]
     with pytest.raises(error):
         await service.occurrences()
+
+
+async def test_a_process_sees_another_processs_schedule_within_a_second(service: CRMService, fake: FakeImpulse) -> None:
+    """What a process keeps of a cached key is used for a second at most: a schedule another process stored
+    (a refresh after its booking) is seen after that; one this process stored, at once."""
+    from dancebot.crm.cache import LOCAL_FOR, CRMCache
+
+    first = await service.cache.templates()
+    other = CRMCache(service._rt.redis, service.cache._client)
+    changed = [t.model_copy(update={"id": t.id + 1000}) if i == 0 else t for i, t in enumerate(first)]
+    await other._store(keys.cache("schedule"), 900, changed)
+    assert [t.id for t in await other.templates()] == [t.id for t in changed]  # its own: at once
+    await asyncio.sleep(LOCAL_FOR + 0.1)
+    assert [t.id for t in await service.cache.templates()] == [t.id for t in changed]
+    assert _count(fake, "schedule") == 1  # nothing asked of the CRM: both read Redis
 
 
 async def test_a_booking_refreshes_the_schedule(service: CRMService, fake: FakeImpulse) -> None:

@@ -143,7 +143,7 @@ async def test_crm_down_while_collecting_asks_for_a_phone_then_records_one_compl
 ) -> None:
     """Degradation L1 (PRODUCT.md §9.3): nothing lost, and the admin gets a request with a phone to call back."""
     assert conv.fake_crm is not None
-    await rt.redis.delete(keys.cache("schedule"))  # nothing cached: the CRM must be asked
+    await conv.crm.invalidate_schedule()  # nothing cached: the CRM must be asked
     conv.fake_crm.set_mode("500")
     s = await rt.sessions.load("telegram", 16)
     say = lambda i, text: UnifiedMessage(  # noqa: E731

@@ -29,9 +29,8 @@ import time
 from typing import Final, Protocol
 
 from pydantic import ValidationError
-from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dancebot import waits
@@ -294,36 +293,46 @@ class InboundProcessor:
     # ---- one chat -------------------------------------------------------------------------------
 
     async def _run_chat(self, channel: Channel, chat_id: int, *, wait_for_lock: bool, limit: int | None) -> int | None:
-        """Handle up to `limit` waiting messages of one chat under its lock; None when the lock is busy."""
-        lock = self._rt.redis.lock(
-            keys.lock(channel, chat_id), timeout=LOCK_LEASE, sleep=0.02, blocking_timeout=LOCK_LEASE * 4
-        )
-        if not await lock.acquire(blocking=wait_for_lock):
+        """Handle up to `limit` waiting messages of one chat under its lock; None when the lock is busy.
+        The lock, the first message, the session and the profile come in one round trip, and the commit of
+        the last message handled also releases the lock."""
+        lock = inbox.ChatLock(self._rt.redis, channel, chat_id, lease=LOCK_LEASE)
+        opened = await lock.open(wait=LOCK_LEASE * 4 if wait_for_lock else 0.0)
+        if opened is None:
             return None
         keeper = asyncio.create_task(_keep_lease(lock))
         handled = 0
         try:
-            while limit is None or handled < limit:
-                raw = await inbox.head(self._rt.redis, channel, chat_id)
-                if raw is None:
+            while True:
+                if opened.head is None:
                     await inbox.release_if_empty(self._rt.redis, channel, chat_id)
                     break
-                await self._handle(channel, chat_id, raw)
+                last = limit is not None and handled + 1 >= limit
+                await self._handle(channel, chat_id, opened, lock if last else None)
                 handled += 1
+                if last:
+                    break
+                opened = await lock.read()
         finally:
             keeper.cancel()
-            with contextlib.suppress(LockError, RedisError):
-                await lock.release()
+            if not lock.released:
+                with contextlib.suppress(RedisError):
+                    await lock.release()
         return handled
 
-    async def _handle(self, channel: Channel, chat_id: int, raw: bytes) -> None:
-        """One buffered message: its turn, committed; a message that keeps failing is set aside."""
+    async def _handle(
+        self, channel: Channel, chat_id: int, opened: inbox.Opened, release: inbox.ChatLock | None
+    ) -> None:
+        """One buffered message: its turn, committed; a message that keeps failing is set aside. `release`:
+        the commit also releases the chat's lock (the last message this turn takes)."""
         redis = self._rt.redis
+        raw = opened.head
+        assert raw is not None
         try:
             msg = UnifiedMessage.model_validate_json(raw)
         except ValidationError as exc:
             log.error("inbound.unreadable", error_count=exc.error_count())
-            await self._set_aside(channel, chat_id, raw, "-", "unreadable message")
+            await self._set_aside(channel, chat_id, raw, "-", "unreadable message", release=release)
             return
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
         if not self._is_admin(msg):
@@ -335,10 +344,11 @@ class InboundProcessor:
             )
         if not await inbox.begin(redis, channel, chat_id, msg.dedup_id):
             log.info("inbound.already_done", message_id=msg.message_id)
-            await inbox.commit(redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id), session=None)
+            await inbox.commit(redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id), session=None,
+                               release=release)  # fmt: skip
             return
         try:
-            await self._turn(msg, raw)
+            await self._turn(msg, opened, raw, release)
         except (RedisConnectionError, RedisTimeoutError):
             raise  # Redis itself is away: the message waits, nothing to count
         except Exception as exc:
@@ -347,10 +357,20 @@ class InboundProcessor:
             log.warning("inbound.turn_error", failures=failures, error=type(exc).__name__)
             if failures < MAX_FAILURES:
                 raise
-            await self._set_aside(channel, chat_id, raw, msg.dedup_id, f"{type(exc).__name__}: {exc}", msg.trace_id)
+            await self._set_aside(
+                channel, chat_id, raw, msg.dedup_id, f"{type(exc).__name__}: {exc}", msg.trace_id, release=release
+            )
 
     async def _set_aside(
-        self, channel: Channel, chat_id: int, raw: bytes, dedup_id: str, error: str, trace_id: str | None = None
+        self,
+        channel: Channel,
+        chat_id: int,
+        raw: bytes,
+        dedup_id: str,
+        error: str,
+        trace_id: str | None = None,
+        *,
+        release: inbox.ChatLock | None = None,
     ) -> None:
         """Take a message that cannot be handled out of the buffer, with an errors row: it must not block
         the chat. Its text stays in the row's details."""
@@ -361,11 +381,12 @@ class InboundProcessor:
             message=error[:500],
             raw=raw.decode(errors="replace")[:2000],
         )
-        await inbox.commit(
-            self._rt.redis, channel=channel, chat_id=chat_id, message=(raw, dedup_id), session=None, rows=[row]
-        )
+        await inbox.commit(self._rt.redis, channel=channel, chat_id=chat_id, message=(raw, dedup_id), session=None,
+                           rows=[row], release=release)  # fmt: skip
 
-    async def _turn(self, msg: UnifiedMessage, raw: bytes) -> None:
+    async def _turn(
+        self, msg: UnifiedMessage, opened: inbox.Opened, raw: bytes, release: inbox.ChatLock | None
+    ) -> None:
         started = time.perf_counter()
         rt = self._rt
         channel, chat_id = msg.channel, msg.chat_id
@@ -373,9 +394,9 @@ class InboundProcessor:
             jobs = await self._admin.handle(msg)
             rows = [self._in_row(msg, "ADMIN"), *self._out_rows(jobs, "ADMIN")]
             await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
-                               session=None, jobs=jobs, rows=rows)  # fmt: skip
+                               session=None, jobs=jobs, rows=rows, release=release)  # fmt: skip
             return
-        session, profile = await rt.sessions.load_with_profile(channel, chat_id)
+        session, profile = rt.sessions.parse(channel, chat_id, opened.session, opened.profile)
         if session.state == State.BOOKING_IN_PROGRESS:  # we hold the lock: the booking's turn is dead
             log.warning("inbound.booking_turn_died", since=round(time.time() - session.state_since, 1))
             await resolve_stuck_booking(rt, self._conversation, session)
@@ -393,7 +414,7 @@ class InboundProcessor:
                 jobs = [self.reply(msg, rt.catalogue.text("text_only", lang))]
         rows += self._out_rows(jobs, session.state) + transitions
         await inbox.commit(rt.redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id),
-                           session=session, jobs=jobs, rows=rows)  # fmt: skip
+                           session=session, jobs=jobs, rows=rows, release=release)  # fmt: skip
         log.info("inbound.processed", ms=int((time.perf_counter() - started) * 1000))
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -449,14 +470,14 @@ class InboundProcessor:
         return OutboundJob(chat_id=msg.chat_id, channel=msg.channel, text=text, trace_id=msg.trace_id)
 
 
-async def _keep_lease(lock: Lock) -> None:
+async def _keep_lease(lock: inbox.ChatLock) -> None:
     """Renew the chat's lock while its turn runs, so only a dead process's lock can expire."""
     while True:
         await asyncio.sleep(LOCK_LEASE / 3)
         try:
-            await lock.extend(LOCK_LEASE, replace_ttl=True)
-        except LockError:
-            log.error("inbound.lock_lost")
-            return
+            if not await lock.extend():
+                if not lock.released:
+                    log.error("inbound.lock_lost")
+                return
         except RedisError as exc:
             log.warning("inbound.lock_extend_failed", error=type(exc).__name__)

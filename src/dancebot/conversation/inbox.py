@@ -10,14 +10,20 @@ chats whose list is not empty, oldest first. Two scripts change them, each atomi
   message waiting, with nothing of its turn visible; killed after it, nothing is left to redo. A
   commit run twice (a retried call) or a message accepted twice finds the marker and only drops the copy.
 
+A turn opens with one round trip (`ChatLock.open`): the chat's lock, its first waiting message, its
+session and its profile; its commit also releases the lock when it is the last message the turn takes.
+
 While a turn runs, `inbox:turn:{channel}:{chat}` names its message; a crash leaves it set, which is how a
 booking left in BOOKING_IN_PROGRESS is matched to the message that started it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final, cast
 
 from redis.asyncio import Redis
@@ -31,6 +37,8 @@ from dancebot.storage import keys
 
 __all__ = [
     "DONE_TTL",
+    "ChatLock",
+    "Opened",
     "accept",
     "accept_checked",
     "begin",
@@ -86,9 +94,9 @@ return redis.call('LLEN', KEYS[1])
     .replace("__SPAM_LIMIT__", str(gate.SPAM_LIMIT))
 )
 
-# KEYS: buffer, ready, done marker, session, session index, outbound queue, audit queue, turn marker
+# KEYS: buffer, ready, done marker, session, session index, outbound queue, audit queue, turn marker, lock
 # ARGV: head (the message as stored, '' for none), member, now, session JSON ('' for none), session TTL,
-#       number of jobs, the jobs…, the audit rows…
+#       number of jobs, the lock's token ('' to keep it), the jobs…, the audit rows…
 _COMMIT = """
 local has_msg = ARGV[1] ~= ''
 local function settle()
@@ -99,6 +107,7 @@ local function settle()
     redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[2])
   end
   redis.call('DEL', KEYS[8])
+  if ARGV[7] ~= '' and redis.call('GET', KEYS[9]) == ARGV[7] then redis.call('DEL', KEYS[9]) end
 end
 if has_msg and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', __DONE_TTL__) then
   settle()
@@ -109,9 +118,9 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[5], ARGV[3], KEYS[4])
 end
 local n = tonumber(ARGV[6])
-for i = 7, 6 + n do redis.call('LPUSH', KEYS[6], ARGV[i]) end
+for i = 8, 7 + n do redis.call('LPUSH', KEYS[6], ARGV[i]) end
 if n > 0 then __WAKE__ end
-for i = 7 + n, #ARGV do redis.call('LPUSH', KEYS[7], ARGV[i]) end
+for i = 8 + n, #ARGV do redis.call('LPUSH', KEYS[7], ARGV[i]) end
 settle()
 return 1
 """.replace("__DONE_TTL__", str(DONE_TTL)).replace("__WAKE__", _WAKE)
@@ -120,6 +129,28 @@ return 1
 _BEGIN = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', 86400)
+return 0
+"""
+
+# KEYS: lock, buffer, session, profile   ARGV: token ('' when the lock is held already), lease in ms
+# → nil when another holds the lock; {} when nothing waits; else {message, session JSON, profile JSON} ('' = none).
+# The lock is the same SET NX PX with a token as redis-py's `Lock` (the sweep's), so each excludes the other.
+_OPEN = """
+if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head then return {} end
+return {head, redis.call('GET', KEYS[3]) or '', redis.call('GET', KEYS[4]) or ''}
+"""
+
+# KEYS: lock   ARGV: token, lease in ms → 1 while it is still ours (renewed), else 0
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# KEYS: lock   ARGV: token → 1 if it was ours (deleted), else 0
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -199,9 +230,11 @@ async def commit(
     session: Session | None,
     jobs: Sequence[OutboundJob] = (),
     rows: Sequence[str] = (),
+    release: ChatLock | None = None,
 ) -> bool:
     """End a turn atomically. `message` is (the head of the buffer as stored, its dedup id) when the turn
-    handled one. Returns False when that message had been committed before (nothing was written again)."""
+    handled one. Returns False when that message had been committed before (nothing was written again).
+    With `release`, the same step releases the chat's lock (the turn's last message)."""
     now = time.time()
     session_json = ""
     session_key = keys.session(channel, chat_id)
@@ -221,6 +254,7 @@ async def commit(
             keys.OUTBOUND_QUEUE,
             keys.AUDIT_QUEUE,
             keys.inbox_turn(channel, chat_id),
+            keys.lock(channel, chat_id),
         ],
         args=[
             raw,
@@ -229,10 +263,13 @@ async def commit(
             session_json,
             SESSION_TTL,
             len(jobs),
+            release.token if release is not None else b"",
             *(j.dumps() for j in jobs),
             *rows,
         ],
     )
+    if release is not None:
+        release.released = True
     return bool(done)
 
 
@@ -242,6 +279,74 @@ async def begin(redis: Redis, channel: str, chat_id: int, dedup_id: str) -> bool
     done = await script(keys=[keys.inbox_done(channel, chat_id, dedup_id), keys.inbox_turn(channel, chat_id)],
                         args=[dedup_id])  # fmt: skip
     return not done
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What a turn reads first: the chat's first waiting message (None: nothing waits), its session and
+    profile as stored (None: none)."""
+
+    head: bytes | None
+    session: bytes | None = None
+    profile: bytes | None = None
+
+
+class ChatLock:
+    """One chat's lock as a turn holds it: a lease (`SET NX PX` with a token of its own), renewed while the
+    turn runs and released by the commit of the turn's last message, or by `release`."""
+
+    def __init__(self, redis: Redis, channel: Channel, chat_id: int, *, lease: float) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._chat_id = chat_id
+        self._lease_ms = int(lease * 1000)
+        self.key = keys.lock(channel, chat_id)
+        self.token = uuid.uuid4().hex.encode()
+        self.held = False
+        self.released = False
+
+    async def open(self, *, wait: float = 0.0, poll: float = 0.02) -> Opened | None:
+        """Take the lock and read the chat in one round trip; None if another holds it for `wait` s."""
+        deadline = time.monotonic() + wait
+        while True:
+            got = await self._read(self.token)
+            if got is not None:
+                self.held = True
+                return got
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(poll)
+
+    async def read(self) -> Opened:
+        """The chat's next waiting message, session and profile (the lock held already)."""
+        got = await self._read(b"")
+        assert got is not None  # no lock to take: never busy
+        return got
+
+    async def _read(self, token: bytes) -> Opened | None:
+        script = self._redis.register_script(_OPEN)
+        c, chat = self._channel, self._chat_id
+        reply = await script(
+            keys=[self.key, keys.buffer(c, chat), keys.session(c, chat), keys.profile(c, chat)],
+            args=[token, self._lease_ms],
+        )
+        if reply is None:
+            return None
+        if not reply:
+            return Opened(None)
+        head, session, profile = cast("list[bytes]", reply)
+        return Opened(head, session or None, profile or None)
+
+    async def extend(self) -> bool:
+        """Renew the lease; False if the lock is no longer ours."""
+        script = self._redis.register_script(_EXTEND)
+        return bool(await script(keys=[self.key], args=[self.token, self._lease_ms]))
+
+    async def release(self) -> bool:
+        """Release the lock if it is still ours (idempotent)."""
+        script = self._redis.register_script(_RELEASE)
+        self.released = True
+        return bool(await script(keys=[self.key], args=[self.token]))
 
 
 async def head(redis: Redis, channel: str, chat_id: int) -> bytes | None:

@@ -199,6 +199,16 @@ class SessionStore:
         raw_session, raw_profile = await self._redis.mget(
             [keys.session(channel, chat_id), keys.profile(channel, chat_id)]
         )
+        return self.parse(channel, chat_id, raw_session, raw_profile)
+
+    def parse(
+        self,
+        channel: Literal["telegram", "whatsapp"],
+        chat_id: int,
+        raw_session: bytes | str | None,
+        raw_profile: bytes | str | None,
+    ) -> tuple[Session, Profile]:
+        """Session and profile from what was read of them (`inbox.ChatLock.open`); None: none stored."""
         return self._session(channel, chat_id, raw_session), self._profile(channel, chat_id, raw_profile)
 
     @staticmethod

@@ -84,6 +84,7 @@ async def schedule(
     }
     index = keys.reminder_index(channel, chat_id, occurrence.occurrence_id)
     added = 0
+    pipe = rt.redis.pipeline(transaction=True)  # all of them or none, in one round trip
     for kind, offset in OFFSETS.items():
         due = occurrence.start - offset
         if due <= now:
@@ -101,10 +102,12 @@ async def schedule(
             },
             ensure_ascii=False,
         )
-        await rt.redis.zadd(keys.REMINDERS, {member: due.timestamp()})
-        await rt.redis.sadd(index, member)
-        await rt.redis.expireat(index, int(occurrence.start.timestamp()) + 3600)
+        pipe.zadd(keys.REMINDERS, {member: due.timestamp()})
+        pipe.sadd(index, member)
+        pipe.expireat(index, int(occurrence.start.timestamp()) + 3600)
         added += 1
+    if added:
+        await pipe.execute()
     return added
 
 
