@@ -113,3 +113,32 @@ async def test_a_chat_filed_after_its_burst_waits_its_turn(rt: Runtime, queue: O
     wait = await send(queue, T0 + 0.2)
     assert isinstance(wait, float) and wait == pytest.approx(0.8, abs=0.01)
     assert text(await send(queue, T0 + 1.0)) == "ещё"
+
+
+async def test_claiming_many_at_once_gives_each_chat_one_job_within_the_shared_limit(
+    rt: Runtime, queue: OutboundQueue
+) -> None:
+    """The worker claims as many jobs as it has free places in one call: never two of one chat, never more
+    than the channel's burst at one instant, and the next call sees the limit the batch used up."""
+    jobs = [OutboundJob(chat_id=200 + i, text=f"привет {i}") for i in range(10)]
+    jobs += [OutboundJob(chat_id=200, text="второе в тот же чат")]
+    await file_all(rt, queue, *jobs)
+
+    batch = await queue.claim_many(32, now=T0)
+
+    assert isinstance(batch, list) and len(batch) == TELEGRAM.burst  # the channel's burst, not 32
+    assert len({c.member for c in batch}) == len(batch)  # one job per chat
+    assert [text(c) for c in batch] == [f"привет {i}" for i in range(len(batch))]  # oldest chats first
+    wait = await queue.claim_many(32, now=T0)
+    assert isinstance(wait, float) and wait == pytest.approx(1 / TELEGRAM.per_second, abs=1e-3)
+    later = await queue.claim_many(2, now=T0 + 1.0)  # at most what was asked for
+    assert isinstance(later, list) and len(later) == 2
+
+
+async def test_claiming_many_never_hands_out_a_chats_next_job_while_one_is_in_flight(
+    rt: Runtime, queue: OutboundQueue
+) -> None:
+    await file_all(rt, queue, *(OutboundJob(chat_id=300, text=f"ответ {i}") for i in range(3)))
+    batch = await queue.claim_many(10, now=T0)
+    assert isinstance(batch, list) and [text(c) for c in batch] == ["ответ 0"]
+    assert await OutboundQueue(rt.redis, "w2").claim_many(10, now=T0 + 5) == -1.0  # the chat is busy

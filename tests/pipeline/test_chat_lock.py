@@ -124,3 +124,29 @@ async def test_a_lock_that_expired_and_was_taken_by_another_is_neither_released_
     )
     assert not await slow.release()
     assert await rt.redis.get(keys.lock("telegram", 308)) == other.token  # still the other's
+
+
+async def test_opening_marks_the_turn_of_a_new_message_and_knows_a_copy_committed_before(rt: Runtime) -> None:
+    msg = said(309, "хочу на бачату")
+    await inbox.accept(rt.redis, msg)
+    lock = chat_lock(rt, 309)
+    opened = await lock.open()
+    assert opened is not None and opened.head is not None
+    assert opened.begun is True  # what `begin` does, done by the same round trip…
+    assert await rt.redis.get(keys.inbox_turn("telegram", 309)) == msg.dedup_id.encode()  # …the turn marked
+    await inbox.commit(
+        rt.redis, channel="telegram", chat_id=309, message=(opened.head, msg.dedup_id), session=None, release=lock
+    )
+
+    await inbox.accept(rt.redis, msg)  # the same message accepted again, after its dedup window
+    again = await chat_lock(rt, 309).open()
+    assert again is not None and again.begun is False  # committed before: only the copy is dropped
+    assert await rt.redis.get(keys.inbox_turn("telegram", 309)) is None
+
+
+async def test_an_edit_is_left_to_begin_which_needs_its_timestamp(rt: Runtime) -> None:
+    edit = said(310, "не в пятницу, а в субботу").model_copy(update={"is_edit": True})
+    await inbox.accept(rt.redis, edit)
+    opened = await chat_lock(rt, 310).open()
+    assert opened is not None and opened.begun is None
+    assert await inbox.begin(rt.redis, "telegram", 310, edit.dedup_id) is True

@@ -342,7 +342,10 @@ class InboundProcessor:
                 text=msg.text or msg.callback_data or msg.contact_phone,
                 edit=msg.is_edit,
             )
-        if not await inbox.begin(redis, channel, chat_id, msg.dedup_id):
+        begun = opened.begun  # marked by the opening script, unless it could not tell (an edit)
+        if begun is None:
+            begun = await inbox.begin(redis, channel, chat_id, msg.dedup_id)
+        if not begun:
             log.info("inbound.already_done", message_id=msg.message_id)
             await inbox.commit(redis, channel=channel, chat_id=chat_id, message=(raw, msg.dedup_id), session=None,
                                release=release)  # fmt: skip

@@ -132,14 +132,27 @@ redis.call('SET', KEYS[2], ARGV[1], 'EX', 86400)
 return 0
 """
 
-# KEYS: lock, buffer, session, profile   ARGV: token ('' when the lock is held already), lease in ms
-# → nil when another holds the lock; {} when nothing waits; else {message, session JSON, profile JSON} ('' = none).
-# The lock is the same SET NX PX with a token as redis-py's `Lock` (the sweep's), so each excludes the other.
+# KEYS: lock, buffer, session, profile, turn marker   ARGV: token ('' when the lock is held already), lease in
+# ms, the chat's done-marker prefix → nil when another holds the lock; {} when nothing waits; else {message,
+# session JSON, profile JSON ('' = none), begun}: begun is 'begun' when the turn was marked as `begin` does,
+# 'done' when the message was committed before, '' when the script could not tell (an edit, whose dedup id
+# needs its timestamp: the caller runs `begin`). The lock is the same SET NX PX with a token as redis-py's
+# `Lock` (the sweep's), so each excludes the other.
 _OPEN = """
 if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if not head then return {} end
-return {head, redis.call('GET', KEYS[3]) or '', redis.call('GET', KEYS[4]) or ''}
+local begun = ''
+local ok, m = pcall(cjson.decode, head)
+if ok and type(m) == 'table' and m.is_edit == false and type(m.message_id) == 'string' then
+  if redis.call('EXISTS', ARGV[3] .. m.message_id) == 1 then
+    begun = 'done'
+  else
+    redis.call('SET', KEYS[5], m.message_id, 'EX', 86400)
+    begun = 'begun'
+  end
+end
+return {head, redis.call('GET', KEYS[3]) or '', redis.call('GET', KEYS[4]) or '', begun}
 """
 
 # KEYS: lock   ARGV: token, lease in ms → 1 while it is still ours (renewed), else 0
@@ -284,11 +297,13 @@ async def begin(redis: Redis, channel: str, chat_id: int, dedup_id: str) -> bool
 @dataclass(frozen=True, slots=True)
 class Opened:
     """What a turn reads first: the chat's first waiting message (None: nothing waits), its session and
-    profile as stored (None: none)."""
+    profile as stored (None: none), and whether its turn was marked already (`begin`'s work): True, or
+    False when the message was committed before (a copy), or None when the caller must run `begin`."""
 
     head: bytes | None
     session: bytes | None = None
     profile: bytes | None = None
+    begun: bool | None = None
 
 
 class ChatLock:
@@ -327,15 +342,21 @@ class ChatLock:
         script = self._redis.register_script(_OPEN)
         c, chat = self._channel, self._chat_id
         reply = await script(
-            keys=[self.key, keys.buffer(c, chat), keys.session(c, chat), keys.profile(c, chat)],
-            args=[token, self._lease_ms],
+            keys=[
+                self.key,
+                keys.buffer(c, chat),
+                keys.session(c, chat),
+                keys.profile(c, chat),
+                keys.inbox_turn(c, chat),
+            ],
+            args=[token, self._lease_ms, keys.inbox_done(c, chat, "")],
         )
         if reply is None:
             return None
         if not reply:
             return Opened(None)
-        head, session, profile = cast("list[bytes]", reply)
-        return Opened(head, session or None, profile or None)
+        head, session, profile, begun = cast("list[bytes]", reply)
+        return Opened(head, session or None, profile or None, {b"begun": True, b"done": False}.get(begun))
 
     async def extend(self) -> bool:
         """Renew the lease; False if the lock is no longer ours."""

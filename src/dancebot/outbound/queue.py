@@ -87,13 +87,16 @@ end
 return {routed, bad}
 """
 
-# KEYS: ready, inflight, owner   ARGV: worker, now, scan, limits JSON, chat prefix, rate prefix, sent prefix
-# → {member, job} or {'', seconds until something may be claimable, -1 if nothing waits}
+# KEYS: ready, inflight, owner   ARGV: worker, now, scan, limits JSON, chat prefix, rate prefix, sent prefix,
+# most → {member, job, member, job, …} (up to `most` chats, each within the limits as the ones before left
+# them) or {'', seconds until something may be claimable, -1 if nothing waits}
 _CLAIM = """
 local now = tonumber(ARGV[2])
 local limits = cjson.decode(ARGV[4])
 local blocked = {}
 local wait = nil
+local out = {}
+local most = tonumber(ARGV[8] or '1')
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(members) do
   local channel = string.match(member, '^([^:]+):')
@@ -136,10 +139,13 @@ for _, member in ipairs(members) do
       redis.call('ZREM', KEYS[1], member)
       redis.call('HSET', KEYS[2], member, job)
       redis.call('HSET', KEYS[3], member, ARGV[1] .. '|' .. ARGV[2])
-      return {member, job}
+      out[#out + 1] = member
+      out[#out + 1] = job
+      if #out >= 2 * most then return out end
     end
   end
 end
+if #out > 0 then return out end
 if not wait then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if first[2] then wait = math.max(tonumber(first[2]) - now, 0.001) else wait = -1 end
@@ -267,7 +273,13 @@ class OutboundQueue:
 
     async def claim(self, now: float | None = None) -> Claim | float:
         """The next job some chat may send now, or how long to wait before one may be (-1: none waits)."""
-        member, value = cast(
+        got = await self.claim_many(1, now)
+        return got[0] if isinstance(got, list) else got
+
+    async def claim_many(self, most: int, now: float | None = None) -> list[Claim] | float:
+        """Up to `most` jobs of different chats that may be sent now, in one round trip (each within the
+        rate limits as the ones before it left them), or how long to wait before one may be (-1: none waits)."""
+        reply = cast(
             "list[bytes]",
             await self._claim(
                 keys=[keys.OUTBOUND_READY, keys.OUTBOUND_INFLIGHT, keys.OUTBOUND_OWNER],
@@ -279,14 +291,18 @@ class OutboundQueue:
                     keys.OUTBOUND_CHAT_PREFIX,
                     keys.RATE_PREFIX,
                     keys.OUTBOUND_SENT_PREFIX,
+                    max(1, most),
                 ],
             ),
         )
-        if not member:
-            return float(value)
-        text = member.decode()
-        channel, chat = text.split(":", 1)
-        return Claim(text, value, channel, int(chat))
+        if not reply[0]:
+            return float(reply[1])
+        claims = []
+        for member, value in zip(reply[0::2], reply[1::2], strict=True):
+            text = member.decode()
+            channel, chat = text.split(":", 1)
+            claims.append(Claim(text, value, channel, int(chat)))
+        return claims
 
     def _held_keys(self, claim: Claim) -> list[str]:
         return [

@@ -238,37 +238,39 @@ class OutboundWorker:
                 await asyncio.sleep(1)
 
     async def _send_loop(self, stop: asyncio.Event) -> None:
-        slots = asyncio.Semaphore(self._concurrency)
+        """Claim as many jobs as there are free places (one round trip for all of them), send each in a task
+        of its own; wait for a place, a producer's signal or a chat's pacing otherwise."""
         sending: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            await slots.acquire()
+            free = self._concurrency - len(sending)
+            if free <= 0:
+                await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                continue
             self._wake.clear()
             try:
-                got = await self._queue.claim()
+                got = await self._queue.claim_many(free)
             except Exception as exc:
-                slots.release()
                 log.warning("outbound.claim_failed", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
-            if isinstance(got, Claim):
-                task = asyncio.create_task(self._send_task(got, slots))
-                sending.add(task)
-                task.add_done_callback(sending.discard)
+            if isinstance(got, list):
+                for claim in got:
+                    task = asyncio.create_task(self._send_task(claim))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
                 continue
-            slots.release()
             wait = _IDLE_POLL if got < 0 else min(got, _IDLE_POLL)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
         if sending:
             await asyncio.wait(sending, timeout=_STOP_GRACE)
 
-    async def _send_task(self, claim: Claim, slots: asyncio.Semaphore) -> None:
+    async def _send_task(self, claim: Claim) -> None:
         try:
             await self._deliver(claim)
         except Exception:  # Redis away during the ack/retry: the job stays claimed and is recovered later
             log.exception("outbound.delivery_error")
         finally:
-            slots.release()
             self._wake.set()
 
 
