@@ -220,3 +220,48 @@ async def test_the_schedule_read_again_after_a_booking_shows_what_the_crm_change
     assert _count(fake, "schedule") == 3
     was = {o.occurrence_id: o for o in before}["302:2026-12-09"]
     assert after["302:2026-12-09"].status == "closed" != was.status
+
+
+async def test_a_read_answered_after_this_process_dropped_the_schedule_is_not_kept(
+    service: CRMService, fake: FakeImpulse
+) -> None:
+    """A read whose answer (the schedule) arrives after this process dropped the key must not keep it for
+    the next second: with the CRM down, no schedule is served as fact."""
+    from typing import Any
+
+    from dancebot.crm.cache import LOCAL_FOR
+
+    cache = service.cache
+    await cache.templates()
+    await asyncio.sleep(LOCAL_FOR + 0.05)  # what the process kept has lapsed: the next read asks Redis
+    answered, release = asyncio.Event(), asyncio.Event()
+    real = cache._redis
+
+    class LateAnswers:  # Redis answers the read at once; the answer reaches the reader only later
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def pipeline(self, **kw: Any) -> Any:
+            pipe = real.pipeline(**kw)
+            execute = pipe.execute
+
+            async def late() -> Any:
+                result = await execute()
+                answered.set()
+                await release.wait()
+                return result
+
+            pipe.execute = late
+            return pipe
+
+    cache._redis = LateAnswers()  # type: ignore[assignment]
+    reading = asyncio.create_task(cache.templates())
+    await answered.wait()  # the schedule has been read…
+    cache._redis = real
+    await cache.invalidate_schedule()  # …then this process drops it
+    fake.set_mode("500")
+    release.set()
+    with pytest.raises(CRMUnavailable):
+        await reading
+    with pytest.raises(CRMUnavailable):
+        await cache.templates()

@@ -150,3 +150,34 @@ async def test_an_edit_is_left_to_begin_which_needs_its_timestamp(rt: Runtime) -
     opened = await chat_lock(rt, 310).open()
     assert opened is not None and opened.begun is None
     assert await inbox.begin(rt.redis, "telegram", 310, edit.dedup_id) is True
+
+
+async def test_a_commit_sent_again_after_the_chat_passed_on_leaves_the_new_turn_alone(rt: Runtime) -> None:
+    """Its first run released the lock and another process opened the chat's next message; the same
+    commit sent again (its answer was lost) must neither take that turn's marker nor its lock."""
+    first, second = said(311, "да, записывайте"), said(311, "а во сколько?")
+    await inbox.accept(rt.redis, first)
+    await inbox.accept(rt.redis, second)
+    ours = chat_lock(rt, 311)
+    opened = await ours.open()
+    assert opened is not None and opened.head is not None
+    commit_args = {"channel": "telegram", "chat_id": 311, "message": (opened.head, first.dedup_id), "session": None}
+    assert await inbox.commit(rt.redis, release=ours, **commit_args)  # type: ignore[arg-type]
+    theirs = chat_lock(rt, 311)
+    assert (await theirs.open()) is not None  # another process: the second message's turn is marked
+
+    assert not await inbox.commit(rt.redis, release=ours, **commit_args)  # type: ignore[arg-type]
+
+    assert await rt.redis.get(keys.inbox_turn("telegram", 311)) == second.dedup_id.encode()
+    assert await rt.redis.get(keys.lock("telegram", 311)) == theirs.token
+    assert await rt.redis.llen(keys.buffer("telegram", 311)) == 1  # the second message still waits
+
+
+async def test_an_opening_sent_again_finds_the_lock_its_own(rt: Runtime) -> None:
+    """The first call took the lock but its answer was lost; the call sent again must not see "busy"."""
+    await inbox.accept(rt.redis, said(312, "привет"))
+    lock = chat_lock(rt, 312)
+    assert await lock.open() is not None
+    again = await lock.open()  # the same token
+    assert again is not None and again.head is not None
+    assert await chat_lock(rt, 312).open() is None  # still busy for anyone else

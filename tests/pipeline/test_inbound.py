@@ -210,6 +210,20 @@ async def test_a_message_that_keeps_failing_is_set_aside_and_the_chat_goes_on(rt
     )
 
 
+async def test_every_unreadable_message_is_set_aside_with_its_own_row(rt: Runtime, conv: Conversation) -> None:
+    """Two messages in one chat that no longer parse (a hand-edited buffer, an old version's shape): each
+    leaves the buffer with an errors row of its own, and the chat goes on."""
+    for garbage in (b'{"channel": "telegram", "chat_id": 702}', b"not json at all"):
+        await rt.redis.rpush(keys.buffer("telegram", 702), garbage)
+    await conv.processor.accept(said(702, "привет"))
+    await conv.processor.drain()
+    assert [("Ритм" in j.text) for j in await queued(rt, 702)] == [True]
+    await flush_audit(rt.redis, rt.db)
+    async with rt.db.connect() as conn:
+        rows = (await conn.execute(select(errors))).all()
+    assert sorted(r.details["raw"] for r in rows) == ['{"channel": "telegram", "chat_id": 702}', "not json at all"]
+
+
 async def test_an_admin_command_delivered_twice_reaches_the_client_once(rt: Runtime, conv: Conversation) -> None:
     await conv.processor.process(said(801, "позовите администратора"))
     command = said(ADMIN_CHAT_ID, "/reply 801 Здравствуйте, чем помочь?", message_id=9001)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from typing import Final, Protocol
 
@@ -332,7 +333,8 @@ class InboundProcessor:
             msg = UnifiedMessage.model_validate_json(raw)
         except ValidationError as exc:
             log.error("inbound.unreadable", error_count=exc.error_count())
-            await self._set_aside(channel, chat_id, raw, "-", "unreadable message", release=release)
+            dedup = "-" + hashlib.sha256(raw).hexdigest()[:16]  # each its own: a second one gets its row too
+            await self._set_aside(channel, chat_id, raw, dedup, "unreadable message", release=release)
             return
         bind_trace(msg.trace_id, channel=msg.channel, chat_id=msg.chat_id)
         if not self._is_admin(msg):

@@ -99,18 +99,20 @@ return redis.call('LLEN', KEYS[1])
 #       number of jobs, the lock's token ('' to keep it), the jobs…, the audit rows…
 _COMMIT = """
 local has_msg = ARGV[1] ~= ''
-local function settle()
+local function settle(ours)
   if has_msg and redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
   if redis.call('LLEN', KEYS[1]) == 0 then
     redis.call('ZREM', KEYS[2], ARGV[2])
   else
     redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[2])
   end
-  redis.call('DEL', KEYS[8])
+  if ours then redis.call('DEL', KEYS[8]) end
   if ARGV[7] ~= '' and redis.call('GET', KEYS[9]) == ARGV[7] then redis.call('DEL', KEYS[9]) end
 end
+-- Committed before: a copy of the message, or this very commit run again after its answer was lost. The
+-- lock may have passed to another process since, so the turn marker (which may be that turn's) stays.
 if has_msg and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', __DONE_TTL__) then
-  settle()
+  settle(false)
   return 0
 end
 if ARGV[4] ~= '' then
@@ -121,7 +123,7 @@ local n = tonumber(ARGV[6])
 for i = 8, 7 + n do redis.call('LPUSH', KEYS[6], ARGV[i]) end
 if n > 0 then __WAKE__ end
 for i = 8 + n, #ARGV do redis.call('LPUSH', KEYS[7], ARGV[i]) end
-settle()
+settle(true)
 return 1
 """.replace("__DONE_TTL__", str(DONE_TTL)).replace("__WAKE__", _WAKE)
 
@@ -139,7 +141,8 @@ return 0
 # needs its timestamp: the caller runs `begin`). The lock is the same SET NX PX with a token as redis-py's
 # `Lock` (the sweep's), so each excludes the other.
 _OPEN = """
-if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1]  -- ours already: this call sent again
+   and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if not head then return {} end
 local begun = ''

@@ -79,6 +79,8 @@ class CRMCache:
         self._locks: dict[str, asyncio.Lock] = {}
         self._parsed: dict[str, tuple[bytes, list[Any]]] = {}  # key → (the bytes last read, their models)
         self._until: dict[str, float] = {}  # key → until when (monotonic) `_parsed` is used without asking Redis
+        self._writes: dict[str, int] = {}  # key → how often this process stored or dropped it (a read that
+        # was in flight meanwhile must not keep what it got)
         self._refreshing: asyncio.Task[None] | None = None  # the schedule's background refresh
         self._refresh_again = False
         self._refreshed_at = -math.inf  # when the last refresh started (monotonic)
@@ -94,7 +96,7 @@ class CRMCache:
 
     async def invalidate_schedule(self) -> None:
         """Drop the schedule: the next read waits for the CRM's."""
-        self._until.pop(_SCHEDULE, None)
+        self._forget(_SCHEDULE)
         await self._redis.delete(_SCHEDULE)
 
     def refresh_schedule(self) -> None:
@@ -166,6 +168,11 @@ class CRMCache:
 
     # ---- internals ------------------------------------------------------------------------------
 
+    def _forget(self, key: str) -> None:
+        """This process changes the key: nothing kept of it is used, nor what a read in flight brings."""
+        self._until.pop(key, None)
+        self._writes[key] = self._writes.get(key, 0) + 1
+
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
@@ -185,8 +192,9 @@ class CRMCache:
         else:
             dumped = [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh]
             raw = json.dumps({"v": _VERSION, "items": dumped}, ensure_ascii=False).encode()
-        self._until.pop(key, None)
+        self._forget(key)
         await self._redis.set(key, raw, ex=ttl)
+        self._forget(key)
         self._until[key] = time.monotonic() + min(LOCAL_FOR, ttl)
         if last is not None and last[0] == raw:  # the same models as before, so what was computed from them
             return list(last[1])  # (the expanded classes) stays valid
@@ -197,12 +205,15 @@ class CRMCache:
         last = self._parsed.get(key)
         if last is not None and time.monotonic() < self._until.get(key, -math.inf):
             return list(last[1])
+        writes = self._writes.get(key, 0)
         pipe = self._redis.pipeline(transaction=False)
         pipe.get(key)
         pipe.pttl(key)
         raw, left_ms = await pipe.execute()
         if raw is None:
             return None
+        if self._writes.get(key, 0) != writes:  # stored or dropped meanwhile: what was read is not kept
+            return await self._read(key, model)
         until = time.monotonic() + min(LOCAL_FOR, max(left_ms, 0) / 1000)
         if last is not None and last[0] == raw:  # the same bytes as last time: the same (frozen) models
             self._until[key] = until
