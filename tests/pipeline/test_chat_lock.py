@@ -30,6 +30,19 @@ def chat_lock(rt: Runtime, chat_id: int, lease: float = 15.0) -> inbox.ChatLock:
     return inbox.ChatLock(rt.redis, "telegram", chat_id, lease=lease)
 
 
+async def accepted_and_opened(
+    rt: Runtime, chat_id: int, *texts: str, lease: float = 15.0
+) -> tuple[list[UnifiedMessage], inbox.ChatLock, bytes]:
+    """The chat's messages accepted, then a turn opening the chat: (the messages, its lock, the head)."""
+    msgs = [said(chat_id, t) for t in texts]
+    for m in msgs:
+        await inbox.accept(rt.redis, m)
+    lock = chat_lock(rt, chat_id, lease)
+    opened = await lock.open()
+    assert opened is not None and opened.head is not None
+    return msgs, lock, opened.head
+
+
 async def test_opening_reads_the_first_message_the_session_and_the_profile(rt: Runtime) -> None:
     first, second = said(301, "привет"), said(301, "а цены?")
     await inbox.accept(rt.redis, first)
@@ -78,14 +91,10 @@ async def test_waiting_to_open_gets_the_chat_once_its_holder_lets_go(rt: Runtime
 
 
 async def test_the_commit_of_the_last_message_releases_the_lock_in_the_same_step(rt: Runtime) -> None:
-    msg = said(306, "запишите на сальсу")
-    await inbox.accept(rt.redis, msg)
-    lock = chat_lock(rt, 306)
-    opened = await lock.open()
-    assert opened is not None and opened.head is not None
+    [msg], lock, head = await accepted_and_opened(rt, 306, "запишите на сальсу")
 
     committed = await inbox.commit(
-        rt.redis, channel="telegram", chat_id=306, message=(opened.head, msg.dedup_id), session=None, release=lock
+        rt.redis, channel="telegram", chat_id=306, message=(head, msg.dedup_id), session=None, release=lock
     )
 
     assert committed and lock.released
@@ -95,13 +104,8 @@ async def test_the_commit_of_the_last_message_releases_the_lock_in_the_same_step
 
 
 async def test_a_commit_without_release_keeps_the_lock_for_the_next_message(rt: Runtime) -> None:
-    first, second = said(307, "привет"), said(307, "а где вы?")
-    await inbox.accept(rt.redis, first)
-    await inbox.accept(rt.redis, second)
-    lock = chat_lock(rt, 307)
-    opened = await lock.open()
-    assert opened is not None and opened.head is not None
-    await inbox.commit(rt.redis, channel="telegram", chat_id=307, message=(opened.head, first.dedup_id), session=None)
+    [first, _], lock, head = await accepted_and_opened(rt, 307, "привет", "а где вы?")
+    await inbox.commit(rt.redis, channel="telegram", chat_id=307, message=(head, first.dedup_id), session=None)
 
     assert not lock.released and await rt.redis.get(keys.lock("telegram", 307)) == lock.token
     following = await lock.read()
@@ -109,18 +113,14 @@ async def test_a_commit_without_release_keeps_the_lock_for_the_next_message(rt: 
 
 
 async def test_a_lock_that_expired_and_was_taken_by_another_is_neither_released_nor_renewed(rt: Runtime) -> None:
-    msg = said(308, "привет")
-    await inbox.accept(rt.redis, msg)
-    slow = chat_lock(rt, 308, lease=0.2)
-    opened = await slow.open()
-    assert opened is not None and opened.head is not None
+    [msg], slow, head = await accepted_and_opened(rt, 308, "привет", lease=0.2)
     await rt.redis.delete(keys.lock("telegram", 308))  # the lease ran out…
     other = chat_lock(rt, 308)
     assert await other.open() is not None  # …and another process took the chat
 
     assert not await slow.extend()
     await inbox.commit(
-        rt.redis, channel="telegram", chat_id=308, message=(opened.head, msg.dedup_id), session=None, release=slow
+        rt.redis, channel="telegram", chat_id=308, message=(head, msg.dedup_id), session=None, release=slow
     )
     assert not await slow.release()
     assert await rt.redis.get(keys.lock("telegram", 308)) == other.token  # still the other's
@@ -155,13 +155,8 @@ async def test_an_edit_is_left_to_begin_which_needs_its_timestamp(rt: Runtime) -
 async def test_a_commit_sent_again_after_the_chat_passed_on_leaves_the_new_turn_alone(rt: Runtime) -> None:
     """Its first run released the lock and another process opened the chat's next message; the same
     commit sent again (its answer was lost) must neither take that turn's marker nor its lock."""
-    first, second = said(311, "да, записывайте"), said(311, "а во сколько?")
-    await inbox.accept(rt.redis, first)
-    await inbox.accept(rt.redis, second)
-    ours = chat_lock(rt, 311)
-    opened = await ours.open()
-    assert opened is not None and opened.head is not None
-    commit_args = {"channel": "telegram", "chat_id": 311, "message": (opened.head, first.dedup_id), "session": None}
+    [first, second], ours, head = await accepted_and_opened(rt, 311, "да, записывайте", "а во сколько?")
+    commit_args = {"channel": "telegram", "chat_id": 311, "message": (head, first.dedup_id), "session": None}
     assert await inbox.commit(rt.redis, release=ours, **commit_args)  # type: ignore[arg-type]
     theirs = chat_lock(rt, 311)
     assert (await theirs.open()) is not None  # another process: the second message's turn is marked

@@ -320,7 +320,6 @@ class ChatLock:
         self._lease_ms = int(lease * 1000)
         self.key = keys.lock(channel, chat_id)
         self.token = uuid.uuid4().hex.encode()
-        self.held = False
         self.released = False
 
     async def open(self, *, wait: float = 0.0, poll: float = 0.02) -> Opened | None:
@@ -329,7 +328,6 @@ class ChatLock:
         while True:
             got = await self._read(self.token)
             if got is not None:
-                self.held = True
                 return got
             if time.monotonic() >= deadline:
                 return None

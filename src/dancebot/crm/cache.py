@@ -192,9 +192,8 @@ class CRMCache:
         else:
             dumped = [i.model_dump(by_alias=True, exclude_unset=True, mode="json") for i in fresh]
             raw = json.dumps({"v": _VERSION, "items": dumped}, ensure_ascii=False).encode()
-        self._forget(key)
         await self._redis.set(key, raw, ex=ttl)
-        self._forget(key)
+        self._forget(key)  # a read answered before the write landed is not kept
         self._until[key] = time.monotonic() + min(LOCAL_FOR, ttl)
         if last is not None and last[0] == raw:  # the same models as before, so what was computed from them
             return list(last[1])  # (the expanded classes) stays valid
