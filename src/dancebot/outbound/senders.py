@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from dancebot.outbound.messages import OutboundJob
+from dancebot.transport import LeanTransport
 
 __all__ = ["ConsoleSender", "SendError", "Sender", "TelegramSender"]
 
@@ -49,7 +51,12 @@ class TelegramSender:
     """Sends through python-telegram-bot's `Bot`, pointed at `TELEGRAM_API_BASE_URL`."""
 
     def __init__(self, token: str, base_url: str) -> None:
-        request = HTTPXRequest(connection_pool_size=32, read_timeout=10, connect_timeout=5)
+        request = HTTPXRequest(
+            connection_pool_size=32,
+            read_timeout=10,
+            connect_timeout=5,
+            httpx_kwargs={"transport": LeanTransport(limits=httpx.Limits(max_connections=32))},
+        )
         self._bot = Bot(token, base_url=f"{base_url}/bot", request=request)
 
     async def start(self) -> None:
