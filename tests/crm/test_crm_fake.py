@@ -155,3 +155,30 @@ def test_the_fake_serves_over_http_from_the_command_line() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_reservations_are_counted_per_class_and_new_ids_follow_the_highest(fake: FakeImpulse) -> None:
+    """The places left in a class come from the table's per-template index: records stored, deleted,
+    archived or moved to another date in place are all seen, and a new id follows the highest ever stored."""
+    from dancebot.crm.fake_seed import reservation_record
+
+    template = next(iter(fake.templates.values()))
+    other = next(t for t in fake.templates.values() if t["id"] != template["id"])
+    client = next(iter(fake.clients.values()))
+    day = fake.today + dt.timedelta(days=1)
+    ts = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
+    before = len(fake.active_reservations(schedule_id=template["id"], day=day))
+    for rid in (90_001, 90_002, 90_003):
+        fake.reservations[rid] = reservation_record(rid, client, template, day)
+    fake.reservations[90_004] = reservation_record(90_004, client, other, day)
+    assert len(fake.active_reservations(schedule_id=template["id"], day=day)) == before + 3
+    del fake.reservations[90_001]
+    fake.reservations[90_002]["archived"] = True
+    fake.reservations[90_003]["date"] = ts + 7 * 86_400  # moved a week on, in place
+    assert len(fake.active_reservations(schedule_id=template["id"], day=day)) == before
+    assert [r["id"] for r in fake.active_reservations(schedule_id=template["id"], day=day + dt.timedelta(days=7))][
+        -1:
+    ] == [90_003]
+    assert fake.reservations.next_id() == 90_005
+    del fake.reservations[90_004]
+    assert fake.reservations.next_id() == 90_005  # ids are never reused

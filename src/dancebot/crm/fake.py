@@ -128,6 +128,43 @@ class ClientTable(UserDict[int, dict[str, Any]]):
                 del self._by_phone[phone]
 
 
+class ReservationTable(UserDict[int, dict[str, Any]]):
+    """The fake's reservations by id, with the ids of each schedule template's reservations, so that the
+    places left in a class are counted without scanning every reservation (a load run makes thousands).
+
+    Like `ClientTable`, the index follows `table[id] = record` and `del table[id]`; moving a stored record
+    to another template in place is not seen (Impulse's API cannot do it either). Dates, flags and clients
+    may be edited in place: they are checked on every read."""
+
+    def __init__(self, reservations: Iterable[dict[str, Any]] = ()) -> None:
+        self._by_schedule: dict[int, set[int]] = {}
+        self.max_id: int | None = None
+        super().__init__()
+        for reservation in reservations:
+            self[reservation["id"]] = reservation
+
+    def __setitem__(self, reservation_id: int, reservation: dict[str, Any]) -> None:
+        self._unindex(reservation_id)
+        self.data[reservation_id] = reservation
+        self._by_schedule.setdefault(reservation["schedule"]["id"], set()).add(reservation_id)
+        self.max_id = reservation_id if self.max_id is None else max(self.max_id, reservation_id)
+
+    def __delitem__(self, reservation_id: int) -> None:
+        self._unindex(reservation_id)
+        del self.data[reservation_id]
+
+    def next_id(self) -> int:
+        return (5000 if self.max_id is None else self.max_id) + 1  # ids never reused
+
+    def of_schedule(self, schedule_id: int) -> list[dict[str, Any]]:
+        return [self.data[i] for i in sorted(self._by_schedule.get(schedule_id, ()))]
+
+    def _unindex(self, reservation_id: int) -> None:
+        old = self.data.get(reservation_id)
+        if old is not None:
+            self._by_schedule.get(old["schedule"]["id"], set()).discard(reservation_id)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -151,6 +188,7 @@ class FakeImpulse:
         self.ignore_sort = False
         self.requests: list[RecordedRequest] = []
         self._clients = ClientTable(data.clients)
+        self._reservations = ReservationTable(data.reservations)
         self.collections: dict[str, MutableMapping[int, dict[str, Any]]] = {
             "branch": _by_id(data.branches),
             "hall": _by_id(data.halls),
@@ -159,7 +197,7 @@ class FakeImpulse:
             "group": _by_id(data.groups),
             "schedule": _by_id(data.templates),
             "client": self._clients,
-            "reservation": _by_id(data.reservations),
+            "reservation": self._reservations,
         }
         self._failures: deque[FailMode] = deque()
         self._mode: FailMode | None = None
@@ -178,8 +216,8 @@ class FakeImpulse:
         return self._clients
 
     @property
-    def reservations(self) -> MutableMapping[int, dict[str, Any]]:
-        return self.collections["reservation"]
+    def reservations(self) -> ReservationTable:
+        return self._reservations
 
     # ---- test hooks -----------------------------------------------------------------------------
 
@@ -216,9 +254,10 @@ class FakeImpulse:
         self, *, client_id: int | None = None, schedule_id: int | None = None, day: dt.date | None = None
     ) -> list[dict[str, Any]]:
         ts = None if day is None else int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
+        candidates = self.reservations.values() if schedule_id is None else self.reservations.of_schedule(schedule_id)
         return [
             r
-            for r in self.reservations.values()
+            for r in candidates
             if not r["deleted"]
             and not r["archived"]
             and (client_id is None or r["client"]["id"] == client_id)
@@ -346,7 +385,7 @@ class FakeImpulse:
             stored.add_done_callback(self._background.discard)
             await asyncio.shield(stored)
             return JSONResponse({"success": True, "count": 1})
-        reservation_id = max(self.reservations, default=5000) + 1
+        reservation_id = self.reservations.next_id()
         self.reservations[reservation_id] = reservation_record(reservation_id, client, template, day)
         await self._delay_after_store()
         return JSONResponse({"success": True, "count": 1})
@@ -391,7 +430,7 @@ class FakeImpulse:
 
     async def _store_later(self, after: float, client: dict[str, Any], template: dict[str, Any], day: dt.date) -> None:
         await asyncio.sleep(after)
-        reservation_id = max(self.reservations, default=5000) + 1
+        reservation_id = self.reservations.next_id()
         self.reservations[reservation_id] = reservation_record(reservation_id, client, template, day)
 
     async def _delay_after_store(self) -> None:
