@@ -6,8 +6,10 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dancebot.logs import bind_trace, configure_logging, get_logger, mask_text, register_secrets
+from dancebot.logs import _mask_personal, bind_trace, configure_logging, get_logger, mask_text, register_secrets
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,19 @@ from dancebot.logs import bind_trace, configure_logging, get_logger, mask_text, 
 )
 def test_mask_text(raw: str, masked: str) -> None:
     assert mask_text(raw) == masked
+
+
+_PIECES = st.sampled_from(
+    ["+", "7", "8", "9", "0", "1", "4", " ", "-", "(", ")", "@", ".", "a", "ru", "м", ":", "T", "/", "olga", "@mail.ru"]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_PIECES | st.text(alphabet="0123456789 -()+@.xя", max_size=6), max_size=30).map("".join))
+def test_the_quick_check_never_lets_a_phone_or_email_through(text: str) -> None:
+    """Strings without a long digit run or an "@" skip the masking regexes: the result is always the same
+    as running them."""
+    assert mask_text(text) == _mask_personal(text)
 
 
 def test_log_lines_are_json_with_trace_id_and_masked_values() -> None:

@@ -26,6 +26,11 @@ _PHONE = re.compile(
 )
 _E164 = re.compile(r"(?<![\w/])\+(\d{4})(\d{3,7})(\d{3})(?!\d)")
 _EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+# What every phone above needs: ten digits joined only by spaces, dashes or brackets (this matches any run
+# of at least ten such characters that starts and ends with a digit, a superset); an email needs an "@".
+# Most strings of a log line (event names, trace ids, timestamps, states) have neither and skip the three
+# substitutions, which were half of a line's cost.
+_DIGIT_RUN = re.compile(r"\d[\d\s\-()]{8,}\d")
 _secrets: set[str] = set()
 
 
@@ -48,6 +53,12 @@ def mask_text(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, "***")
+    if "@" not in text and not _DIGIT_RUN.search(text):
+        return text
+    return _mask_personal(text)
+
+
+def _mask_personal(text: str) -> str:
     text = _PHONE.sub(_mask_ru_phone, text)
     text = _E164.sub(lambda m: f"+{m.group(1)}****{m.group(3)}", text)
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
