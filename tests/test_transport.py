@@ -89,6 +89,10 @@ class Server:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
             await writer.drain()
             return False
+        elif path == "/trailing":  # an answer, then bytes nobody asked for in the same write
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad"
+            )
         elif path == "/garbage":
             writer.write(b"SMTP ready, not HTTP at all\r\n\r\n")
         elif path == "/status500":
@@ -145,6 +149,15 @@ async def test_a_connection_the_server_dropped_while_idle_is_not_reused(server: 
         assert (await http.get(f"{base}/close-after")).text == "ok"
         await asyncio.sleep(0.05)  # the server's FIN arrives while the connection idles in the pool
         assert (await http.post(f"{base}/json", json=2)).json()["echo"] == 2
+    assert server.connections == 2
+
+
+async def test_bytes_after_a_complete_answer_leave_it_alone_and_retire_the_connection(server: Server) -> None:
+    async with client() as http:
+        base = f"http://127.0.0.1:{server.port}"
+        r = await http.get(f"{base}/trailing")
+        assert (r.text, r.headers["content-length"]) == ("ok", "2")
+        assert (await http.post(f"{base}/json", json=6)).json()["echo"] == 6
     assert server.connections == 2
 
 

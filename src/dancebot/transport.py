@@ -59,7 +59,7 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's is not a subclass)
 
     def data_received(self, data: bytes) -> None:
-        if self._done is None:  # bytes nobody asked for: the connection cannot be trusted any more
+        if self._done is None or self._complete:  # bytes nobody asked for: the connection is not trusted again
             self.close()
             return
         self._got_bytes = True
@@ -90,6 +90,8 @@ class _Connection(asyncio.Protocol):
 
     # ---- httptools -----------------------------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._complete:
+            return
         self._headers.append((name, value))
         lname = name.lower()
         if lname == b"content-length" or (lname == b"transfer-encoding" and b"chunked" in value.lower()):
@@ -100,9 +102,13 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = self._parser.should_keep_alive()  # valid only inside the parser's callbacks
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if not self._complete:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._complete:  # a second answer to one request: the answer stands, the connection goes
+            self.close()
+            return
         self._complete = True
         self._finish(None)
 
