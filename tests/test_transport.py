@@ -8,15 +8,19 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import socket
 import ssl
+import struct
 import subprocess
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from dancebot.transport import LeanTransport
+from dancebot.transport import LeanTransport, outside_transport
 
 
 class Server:
@@ -76,6 +80,11 @@ class Server:
             return False
         elif path == "/204":
             writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        elif path == "/close-soon":  # answers as keep-alive, drops the connection 50 ms later
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            return False
         elif path == "/close-after":  # answers as keep-alive, then drops the idle connection
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
@@ -93,6 +102,31 @@ class Server:
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad"
             )
+        elif path == "/early-hints":  # an interim answer, the real one a moment later
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b'HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{"id": 4242}')
+        elif path == "/continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+        elif path == "/slow":  # a steady trickle: 6 bytes, one every 0.1 s
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n")
+            for ch in b"abcdef":
+                await writer.drain()
+                await asyncio.sleep(0.1)
+                writer.write(bytes([ch]))
+        elif path == "/http10":
+            writer.write(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            return False
+        elif path == "/eof-reset":  # a body delimited by the connection's end, which is then reset
+            writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"items": [1, 2')
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
         elif path == "/garbage":
             writer.write(b"SMTP ready, not HTTP at all\r\n\r\n")
         elif path == "/status500":
@@ -156,7 +190,7 @@ async def test_bytes_after_a_complete_answer_leave_it_alone_and_retire_the_conne
     async with client() as http:
         base = f"http://127.0.0.1:{server.port}"
         r = await http.get(f"{base}/trailing")
-        assert (r.text, r.headers["content-length"]) == ("ok", "2")
+        assert (r.status_code, r.text, r.headers["content-length"]) == (200, "ok", "2")
         assert (await http.post(f"{base}/json", json=6)).json()["echo"] == 6
     assert server.connections == 2
 
@@ -198,7 +232,8 @@ async def test_no_answer_in_time_is_a_read_timeout_and_the_connection_is_not_reu
     ("path", "error", "message"),
     [
         ("/drop", httpx.RemoteProtocolError, "Server disconnected without sending a response"),
-        ("/half", httpx.ReadError, "without sending complete message body"),
+        ("/half", httpx.RemoteProtocolError, "without sending complete message body"),
+        ("/eof-reset", httpx.ReadError, "the connection failed before the whole answer"),
         ("/garbage", httpx.RemoteProtocolError, "malformed HTTP answer"),
     ],
 )
@@ -289,3 +324,92 @@ async def test_https_is_verified_against_the_trusted_certificates(certificate: t
                 await http.get(f"https://localhost:{s.port}/json")
     finally:
         await s.stop()
+
+
+async def test_interim_answers_are_skipped_and_never_taken_for_the_next_request(server: Server) -> None:
+    async with client() as http:
+        base = f"http://127.0.0.1:{server.port}"
+        created = await http.post(f"{base}/early-hints", json={"book": 1})
+        assert (created.status_code, created.json()) == (201, {"id": 4242})
+        assert "link" not in created.headers
+        assert (await http.post(f"{base}/continue", json={})).text == "done"
+        assert (await http.post(f"{base}/json", json=7)).json()["echo"] == 7
+    assert server.connections == 1
+
+
+async def test_a_connection_closed_while_the_loop_was_busy_is_not_reused() -> None:
+    """The server's FIN arrives while this process computes (no await): the idle connection looks alive
+    to asyncio, so it is checked before it is reused. (The server runs in a thread: it must close the
+    connection while this loop is blocked.)"""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def serve() -> None:
+        for n in range(2):
+            conn, _ = listener.accept()
+            accepted.append(n)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            if n == 0:
+                time.sleep(0.05)
+                conn.close()  # an idle keep-alive connection dropped by the server
+            else:
+                conn.recv(65536)
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        async with client() as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/first")).text == "ok"
+            time.sleep(0.3)  # busy: the close is in the socket, no callback has run
+            assert (await http.post(f"http://127.0.0.1:{port}/create", json={"book": 1})).text == "ok"
+        assert accepted == [0, 1]
+    finally:
+        listener.close()
+
+
+async def test_the_read_timeout_is_per_read_as_in_httpx(server: Server) -> None:
+    async with client() as http:
+        r = await http.get(f"http://127.0.0.1:{server.port}/slow", timeout=httpx.Timeout(5, read=0.3))
+    assert r.text == "abcdef"  # 0.6 s in all, never 0.3 s without a byte
+
+
+async def test_head_goes_through_httpx_own_transport(server: Server) -> None:
+    async with client() as http:
+        r = await http.head(f"http://127.0.0.1:{server.port}/status500", timeout=2)
+    assert (r.status_code, r.content) == (500, b"")  # not a read timeout waiting for the announced body
+
+
+async def test_a_line_break_in_a_header_is_refused_before_anything_is_sent(server: Server) -> None:
+    async with client() as http:
+        with pytest.raises(httpx.LocalProtocolError):
+            await http.post(f"http://127.0.0.1:{server.port}/json", json=1, headers={"X-Name": "a\r\nX-Injected: 1"})
+    assert server.requests == []
+
+
+async def test_status_line_reason_and_version_are_the_servers(server: Server) -> None:
+    async with client() as http:
+        base = f"http://127.0.0.1:{server.port}"
+        r = await http.get(f"{base}/status500")
+        assert (r.reason_phrase, r.http_version) == ("Internal Server Error", "HTTP/1.1")
+        r10 = await http.get(f"{base}/http10")
+        assert (r10.text, r10.http_version) == ("ok", "HTTP/1.0")
+
+
+async def test_the_transport_works_again_after_aclose(server: Server) -> None:
+    transport = LeanTransport()
+    async with client(transport) as http:
+        await http.get(f"http://127.0.0.1:{server.port}/json")
+    async with client(transport) as http:  # python-telegram-bot re-initialises with the same transport
+        assert (await http.post(f"http://127.0.0.1:{server.port}/json", json=9)).json()["echo"] == 9
+    assert server.connections == 2
+
+
+def test_a_proxy_in_the_environment_leaves_the_transport_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(outside_transport(), LeanTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert outside_transport() is None  # httpx then builds its own transport, with the proxy

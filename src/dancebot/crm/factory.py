@@ -19,7 +19,7 @@ import structlog
 from dancebot.config import Settings
 from dancebot.crm.client import CallRecord, ImpulseClient
 from dancebot.storage.audit import Audit
-from dancebot.transport import LeanTransport
+from dancebot.transport import outside_transport
 
 if TYPE_CHECKING:
     from dancebot.crm.fake import FakeImpulse
@@ -54,7 +54,7 @@ def build_impulse_client(
     pass `rt.now().date()` when the runtime's clock is injected.
     """
     if settings.crm_configured and settings.impulse_api_key is not None:
-        http = httpx.AsyncClient(timeout=timeout, transport=LeanTransport())
+        http = httpx.AsyncClient(timeout=timeout, transport=outside_transport())
         client = ImpulseClient(
             http,
             base_url=settings.impulse_url,

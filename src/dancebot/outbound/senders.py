@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from dancebot.outbound.messages import OutboundJob
-from dancebot.transport import LeanTransport
+from dancebot.transport import outside_transport
 
 __all__ = ["ConsoleSender", "SendError", "Sender", "TelegramSender"]
 
@@ -55,7 +55,7 @@ class TelegramSender:
             connection_pool_size=32,
             read_timeout=10,
             connect_timeout=5,
-            httpx_kwargs={"transport": LeanTransport(limits=httpx.Limits(max_connections=32))},
+            httpx_kwargs={"transport": outside_transport(httpx.Limits(max_connections=32))},
         )
         self._bot = Bot(token, base_url=f"{base_url}/bot", request=request)
 

@@ -32,7 +32,7 @@ from dancebot.outbound.queue import enqueue
 from dancebot.outbound.senders import SendError
 from dancebot.outbound.whatsapp_status import WINDOW_CLOSED, remember_sent
 from dancebot.runtime import Runtime
-from dancebot.transport import LeanTransport
+from dancebot.transport import outside_transport
 
 __all__ = [
     "MAX_BUTTON_TITLE",
@@ -113,7 +113,7 @@ class WhatsAppSender:
         self._http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {self._token}"},
             timeout=httpx.Timeout(10.0, connect=5.0),
-            transport=self._transport or LeanTransport(),
+            transport=self._transport or outside_transport(),
             trust_env=self._transport is None,
         )
 
