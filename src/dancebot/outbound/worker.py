@@ -44,6 +44,7 @@ RETRY_DELAYS: Final = (0.0, 5.0, 30.0)  # before attempts 2, 3, 4; after that th
 HEARTBEAT_TTL: Final = 10.0  # a worker silent this long is dead: its jobs go back to their chats
 CONCURRENCY: Final = 16  # sends in flight per worker (each to a different chat)
 _IDLE_POLL: Final = 0.5
+_ROUTE_BATCH: Final = 1000  # jobs one route files at most
 _STOP_GRACE: Final = 15.0
 
 DeadLetterHook = Callable[[int, OutboundJob], Awaitable[object]]
@@ -103,7 +104,7 @@ class OutboundWorker:
         return routed
 
     async def _route(self) -> int:
-        routed, bad = await self._queue.route_all()
+        routed, bad = await self._queue.route_all(most=_ROUTE_BATCH)
         if bad:
             log.error("outbound.bad_job", set_aside=bad)
         if routed:
@@ -227,9 +228,16 @@ class OutboundWorker:
             waker.cancel()
 
     async def _intake_loop(self, stop: asyncio.Event) -> None:
+        """Route, then wait for a producer's signal (or the idle poll) before routing again: producers push
+        jobs and the signal in one step, so a route right after one that found less than a batch would
+        find nothing (it was half of the worker's routes under load). A full batch routes again at once."""
+        more = True
         while not stop.is_set():
             try:
-                await self.intake(_IDLE_POLL)
+                if not more:
+                    await self._queue.wait_for_jobs(_IDLE_POLL)
+                more = False
+                more = await self._route() >= _ROUTE_BATCH
             except RedisError as exc:
                 log.warning("outbound.intake_redis_error", error=type(exc).__name__)
                 await asyncio.sleep(1)
