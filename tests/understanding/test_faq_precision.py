@@ -137,3 +137,41 @@ def test_an_incidental_hit_is_refused_but_the_same_word_on_topic_still_matches()
     assert faq_question("где находятся ваши залы?", _VOLNA) == "Где вы находитесь?"
     assert faq_question("можно оплатить за подругу?", _RITM) is None
     assert faq_question("можно оплатить картой?", _RITM) == "Как можно оплатить?"
+
+
+# A client who introduces themselves and asks in the same message: the introduction is not the topic.
+# (text, the client's name, Ритм's entry, Волна's entry)
+INTRODUCED = [
+    ("меня зовут Оля, а где вы находитесь?", "Оля", "Где вы находитесь и как добраться?", "Где вы находитесь?"),
+    ("Здравствуйте, я Марина! Где вы находитесь?", "Марина", "Где вы находитесь и как добраться?",
+     "Где вы находитесь?"),
+    ("Это Света, есть ли у вас парковка?", "Света", "Есть ли парковка?", "Есть парковка?"),
+    ("меня зовут Ксения. как можно оплатить?", "Ксения", "Как можно оплатить?", "Как оплатить?"),
+    ("Добрый вечер, меня Дима зовут, как к вам добраться?", "Дима", "Где вы находитесь и как добраться?",
+     "Где вы находитесь?"),
+    ("Моё имя Аня, а парковка у вас есть?", "Аня", "Есть ли парковка?", "Есть парковка?"),
+    ("Я Катя. Что взять с собой на первое занятие?", "Катя", "Я иду в первый раз. Что взять с собой?",
+     "Что взять с собой?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("studio", "column"), [("ritm", 2), ("volna", 3)])
+@pytest.mark.parametrize("case", INTRODUCED, ids=[c[0] for c in INTRODUCED])
+def test_a_question_after_an_introduction_finds_its_entry(studio: str, column: int, case: tuple[str, ...]) -> None:
+    import datetime as dt
+
+    from dancebot.understanding.rules import understand
+
+    now = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=10)))
+    u = understand(case[0], kb=KBS[studio], state_hint=None, now=now)
+    assert u.name is not None and u.name.name == case[1]
+    assert u.faq is not None and u.faq.question == case[column]
+
+
+@pytest.mark.parametrize("studio", ["ritm", "volna"])
+@pytest.mark.parametrize(
+    "text",
+    ["меня зовут Оля, а кулер с водой в зале есть?", "я Марина, у вас есть сауна?", "Это Света, а массаж делаете?"],
+)
+def test_an_introduction_does_not_make_an_unanswered_question_answered(studio: str, text: str) -> None:
+    assert match_faq(text, KBS[studio], names=(text.split(",")[0].split()[-1],)) is None

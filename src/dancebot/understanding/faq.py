@@ -46,8 +46,8 @@ _FRAME_LEMMAS = frozenset(
     "уже очень просто вот ну так там тут здесь сейчас обычно сколько где когда куда откуда почему "
     "зачем или ли же бы либо студия занятие урок тренировка танец танцы группа "
     "прийти приходить ходить приехать приезжать брать взять делать работать стоить цена стоимость платный "
-    "бесплатный "
-    "please hi hello can could would tell what where when how".split()
+    "бесплатный звать имя представиться "
+    "please hi hello can could would tell what where when how name".split()
 )
 # Parts of speech that never carry a question's topic.
 _FUNCTION_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "INTJ", "PRED", "NUMR"})
@@ -65,14 +65,17 @@ class FaqHit:
     whole: bool = False  # the message has every content word of the entry's question: it asks exactly that
 
 
-def match_faq(text: str, kb: KnowledgeBase) -> FaqHit | None:
-    """The KB FAQ entry the message asks, or None when no entry is a confident match."""
+def match_faq(text: str, kb: KnowledgeBase, *, names: Sequence[str] = ()) -> FaqHit | None:
+    """The KB FAQ entry the message asks, or None when no entry is a confident match. `names` are the
+    client's own names read from the message ("меня зовут Оля, а где вы находитесь?"): an introduction
+    is not what the question is about."""
     doc = analyse(text)
     if not doc.tokens:
         return None
     forms = doc.forms
     content = {lemma(t) for t in doc.tokens} - _STOP_LEMMAS
-    topic = _topic_tokens(doc.tokens, kb)
+    skip = frozenset(lemma(t) for name in names for t in tokenize(name))
+    topic = tuple(t for t in _topic_tokens(doc.tokens, kb) if not t & skip)
     best: FaqHit | None = None
     for index, entry in enumerate(kb.faq):
         if not _explains(entry, topic):

@@ -173,7 +173,11 @@ def understand(text: str, *, kb: KnowledgeBase, state_hint: str | None, now: dat
         detect_intents(rest, escalation_triggers=kb.escalation.triggers), rest, bool(styles or teachers), unknown
     )
     faq = _relevant_faq(
-        match_faq(rest, kb), scores, bool(styles), trial=bool(_TRIAL.search(rest)), asks=_asks_may(rest)
+        match_faq(rest, kb, names=(name.name,) if name else ()),
+        scores,
+        bool(styles),
+        trial=bool(_TRIAL.search(rest)),
+        asks=_asks_may(rest),
     )
     if faq:
         others = [s for s in scores if s.intent != Intent.INFO]
