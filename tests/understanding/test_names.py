@@ -18,6 +18,7 @@ def stop(kb: KnowledgeBase) -> frozenset[str]:
     ("text", "name"),
     [
         ("меня зовут Аня", "Аня"),
+        ("Ксения меня зовут, а как можно оплатить?", "Ксения"),
         ("Привет! Меня зовут Аня, хочу на хилс в пятницу", "Аня"),
         ("я Мария", "Мария"),
         ("я мария, запишите на растяжку", "Мария"),
@@ -89,7 +90,10 @@ def test_studio_words_greetings_and_mashing_are_never_names(text: str, stop: fro
     assert extract_name(text, asked=True, stop_words=stop) is None
 
 
-@pytest.mark.parametrize("text", ["я к Насте", "я хочу на сальсу", "это Настя ведёт хилс?", "я не знаю"])
+@pytest.mark.parametrize(
+    "text",
+    ["я к Насте", "я хочу на сальсу", "это Настя ведёт хилс?", "я не знаю", "Сегодня меня зовут на день рождения"],
+)
 def test_a_sentence_starting_with_ya_or_eto_is_not_an_introduction(text: str, stop: frozenset[str]) -> None:
     assert extract_name(text, asked=False, stop_words=stop) is None
 

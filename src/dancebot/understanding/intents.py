@@ -81,6 +81,7 @@ _PASSES = frozenset("абонемент безлимит subscription membership
 _SESSION_NOUNS = frozenset("занятие раз урок тренировка class classes lesson lessons session sessions".split())
 _BOOKING_NOUNS = frozenset("запись занятие бронь бронирование тренировка урок booking bookings class".split())
 _BOOKED = frozenset({"записан", "записана", "записаны", "booked"})
+_PRICED = frozenset("сколько стоить почем цена стоимость price cost".split())
 _CANCEL_VERBS = frozenset("отменить отменять отмена отписать отписаться cancel".split())
 _ABORT_WORDS = frozenset("передумать стоп отбой отставить забудь забудьте неактуально неактуальный stop".split())
 _RESCHEDULE_VERBS = frozenset("перенести переносить перезаписать перезаписаться reschedule postpone".split())
@@ -185,6 +186,8 @@ def _booking(msg: _Msg) -> float:
         return STRONG
     if msg.has(_WANT) and msg.has(_COME_VERBS) and not msg.has(_WHEN):
         return GOOD
+    if msg.has(_WANT) and msg.follows({"на"}, _SESSION_NOUNS | {"пробный"}, within=2) and not msg.has(_PRICED):
+        return GOOD  # "хочу на пробное занятие в пятницу", "можно на тренировку завтра?"
     if "sign" in msg.tokens and "up" in msg.tokens:
         return STRONG
     return 0.0

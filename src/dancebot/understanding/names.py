@@ -167,6 +167,10 @@ def _introduced(clause: list[_Word], stop: frozenset[str]) -> NameResult | None:
             name = _name_at(clause[i + 1 : i + 2], stop, gender=None, strict=False)
             if name:
                 return NameResult(name=name)
+    if norms[1:3] == ["меня", "зовут"]:  # "Ксения меня зовут, а …"
+        name = _name_at(clause[:1], stop, gender=None, strict=True)
+        if name:
+            return NameResult(name=name)
     for intro in _INTRO_SELF:
         start = _find(norms, intro)
         if start == 0 or (start > 0 and intro == ("меня", "зовут")):

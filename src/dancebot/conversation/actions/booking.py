@@ -150,6 +150,8 @@ async def collect_slots(t: Turn, *, tapped: str | None = None, answered: bool = 
     if Intent.PRICE in {s.intent for s in t.u.intents} and not answered:
         style = t.slots.style
         t.say(price_answer([style] if style else [], t.kb, t.lang, subscriptions=False))
+    elif t.u.faq is not None and not answered and "?" in t.text:
+        t.say(t.u.faq.answer)  # "хочу на сальсу в пятницу, а где вы находитесь?": the question is not dropped
     try:
         occurrences = await t.crm.occurrences(t.now)
     except CRMError as exc:
