@@ -12,6 +12,16 @@ from tests.engine.test_review_gaps_holidays_outage import Chat, text
 WISHES = {"demo": "хочу на хилс в четверг в 20", "second": "хочу на бачату в четверг"}
 
 
+async def at_the_name_question(studio: str) -> Chat:
+    """A chat whose booking has its class and now asks the client's name."""
+    chat = Chat(studio)
+    first = await chat.say(WISHES[studio])
+    if chat.session.state is State.COLLECTING_DATETIME:  # more than one class that day: take the first
+        await chat.tap(next(b.data for j in first.jobs for row in j.buttons for b in row))
+    assert chat.session.state is State.COLLECTING_CONTACT and chat.session.pending.slot == "client_name"
+    return chat
+
+
 @pytest.mark.parametrize("studio", ["demo", "second"])
 @pytest.mark.parametrize(
     ("said", "name", "answer_has"),
@@ -23,11 +33,7 @@ WISHES = {"demo": "хочу на хилс в четверг в 20", "second": "�
     ],
 )
 async def test_the_name_given_with_a_question_is_kept(studio: str, said: str, name: str, answer_has: str) -> None:
-    chat = Chat(studio)
-    first = await chat.say(WISHES[studio])
-    if chat.session.state is State.COLLECTING_DATETIME:  # more than one class that day: take the first
-        await chat.tap(next(b.data for j in first.jobs for row in j.buttons for b in row))
-    assert chat.session.state is State.COLLECTING_CONTACT and chat.session.pending.slot == "client_name"
+    chat = await at_the_name_question(studio)
     step = await chat.say(said)
     assert answer_has in text(step), text(step)
     assert chat.session.slots.client_name == name

@@ -10,9 +10,9 @@ import pytest
 
 from dancebot.conversation.states import State
 from dancebot.kb import load_kb
+from tests.engine.test_name_with_a_side_question import at_the_name_question
 from tests.engine.test_review_gaps_holidays_outage import Chat, alerts, text
 
-WISHES = {"demo": "хочу на хилс в четверг в 20", "second": "хочу на бачату в четверг"}
 KB_PATHS = {"demo": "knowledge/studio.yaml", "second": "tests/studios/second/studio.yaml"}
 
 
@@ -32,11 +32,7 @@ def faq_answer(studio: str, about: str) -> str:
     ],
 )
 async def test_a_name_and_a_question_mid_booking_both_count(studio: str, said: str, name: str, entry: str) -> None:
-    chat = Chat(studio)
-    first = await chat.say(WISHES[studio])
-    if chat.session.state is State.COLLECTING_DATETIME:  # more than one class that day: take the first
-        await chat.tap(next(b.data for j in first.jobs for row in j.buttons for b in row))
-    assert chat.session.state is State.COLLECTING_CONTACT
+    chat = await at_the_name_question(studio)
     step = await chat.say(said)
     reply = text(step)
     kb = load_kb(KB_PATHS[studio]).kb

@@ -236,7 +236,7 @@ class OutboundWorker:
             try:
                 if not more:
                     await self._queue.wait_for_jobs(_IDLE_POLL)
-                more = False
+                more = False  # a failed route waits for the next signal or poll, as an empty one does
                 more = await self._route() >= _ROUTE_BATCH
             except RedisError as exc:
                 log.warning("outbound.intake_redis_error", error=type(exc).__name__)
